@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the local tool chain into .cache/ (ignored by git), once; later runs return in milliseconds.
+#   scripts/install.sh dynamodb   DynamoDB Local (Amazon's DynamoDBLocal.jar, shipped by the npm package amplify-dynamodb-simulator)
+#   scripts/install.sh lambda     cargo-lambda (PyPI, brings zig)
+#   scripts/install.sh sam        aws-sam-cli and cfn-lint (PyPI)
+#   scripts/install.sh schemathesis
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="$PWD/.cache"
+mkdir -p "$CACHE"
+
+DDB_SIMULATOR_VERSION=2.9.30
+CARGO_LAMBDA_VERSION=1.9.2
+SAM_CLI_VERSION=1.170.0
+SCHEMATHESIS_VERSION=4.32.5
+
+venv() { # venv NAME: a virtualenv per tool set, so versions never fight
+  local dir="$CACHE/venv-$1"
+  [ -x "$dir/bin/pip" ] || python3 -m venv "$dir"
+  echo "$dir"
+}
+
+install_dynamodb() {
+  local dir="$CACHE/dynamodb-local"
+  # Only the package's tarball is needed (the jar and its native libraries), not its Node dependencies.
+  if [ ! -f "$dir/package/emulator/DynamoDBLocal.jar" ]; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "amplify-dynamodb-simulator@$DDB_SIMULATOR_VERSION" >/dev/null \
+      && tar xzf amplify-dynamodb-simulator-*.tgz && rm -f amplify-dynamodb-simulator-*.tgz)
+  fi
+}
+
+install_lambda() {
+  local v; v=$(venv lambda)
+  [ -x "$v/bin/cargo-lambda" ] || "$v/bin/pip" install --quiet "cargo-lambda==$CARGO_LAMBDA_VERSION"
+}
+
+install_sam() {
+  local v; v=$(venv sam)
+  [ -x "$v/bin/sam" ] && [ -x "$v/bin/cfn-lint" ] || "$v/bin/pip" install --quiet "aws-sam-cli==$SAM_CLI_VERSION" cfn-lint
+}
+
+install_schemathesis() {
+  local v; v=$(venv schemathesis)
+  [ -x "$v/bin/st" ] || "$v/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+}
+
+for what in "$@"; do "install_$what"; done

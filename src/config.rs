@@ -1,0 +1,120 @@
+//! Settings, read once from the environment at start-up. A bad value stops start-up with a
+//! message that names the variable.
+
+use std::time::Duration;
+
+use crate::service::{RetryPolicy, Settings};
+use crate::store::dynamodb::Tables;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub tables: Tables,
+    pub settings: Settings,
+    pub region: String,
+    /// Bound on one DynamoDB operation, the SDK's own retries included.
+    pub dynamodb_timeout: Duration,
+    /// A `RUST_LOG` directive, already checked to parse.
+    pub log_filter: String,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: expected {expected}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+    },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| lookup(name);
+        let tables = Tables {
+            connections: table_name(var("CONNECTIONS_TABLE"), "CONNECTIONS_TABLE", "connections")?,
+            attachments: table_name(var("ATTACHMENTS_TABLE"), "ATTACHMENTS_TABLE", "attachments")?,
+            idempotency: table_name(var("IDEMPOTENCY_TABLE"), "IDEMPOTENCY_TABLE", "idempotency")?,
+        };
+        let settings = Settings {
+            idempotency_ttl_seconds: number(
+                var("IDEMPOTENCY_TTL_SECONDS"),
+                "IDEMPOTENCY_TTL_SECONDS",
+                86_400,
+            )?,
+            max_attachments_per_contact: number(
+                var("MAX_ATTACHMENTS_PER_CONTACT"),
+                "MAX_ATTACHMENTS_PER_CONTACT",
+                100,
+            )?,
+            retry: RetryPolicy::default(),
+        };
+        // Region and credentials come from the environment only (Lambda sets both), so that
+        // start-up never asks the instance-metadata service or reads an SSO cache.
+        let region = var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .filter(|region| !region.is_empty())
+            .ok_or(ConfigError::Missing("AWS_REGION"))?;
+        for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            var(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))?;
+        }
+        let timeout_ms: u64 = number(var("DYNAMODB_TIMEOUT_MS"), "DYNAMODB_TIMEOUT_MS", 3_000)?;
+        let log_filter = var("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|_| ConfigError::Invalid {
+            name: "RUST_LOG",
+            expected: "a tracing filter such as `info` or `complete_attachment_upload=debug`",
+        })?;
+        Ok(Self {
+            tables,
+            settings,
+            region,
+            dynamodb_timeout: Duration::from_millis(timeout_ms),
+            log_filter,
+        })
+    }
+}
+
+/// DynamoDB's rule for table names: 3 to 255 of `[A-Za-z0-9_.-]`.
+fn table_name(
+    value: Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let table = value.unwrap_or_else(|| default.to_owned());
+    let valid = (3..=255).contains(&table.len())
+        && table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if valid {
+        Ok(table)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            expected: "a DynamoDB table name (3-255 characters of A-Z a-z 0-9 _ - .)",
+        })
+    }
+}
+
+/// A positive whole number, or `default` when the variable is not set.
+fn number<T>(value: Option<String>, name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.trim().parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            expected: "a whole number of at least 1",
+        }),
+    }
+}

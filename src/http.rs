@@ -1,0 +1,191 @@
+//! The HTTP adapter: route, read the header and body, call the service, write the response.
+
+use std::error::Error as _;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use futures_util::FutureExt;
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::error::ApiError;
+use crate::request;
+use crate::service::Service;
+use crate::store::{Outcome, Store};
+
+pub const OPERATION_PATH: &str = "/participant/complete-attachment-upload";
+const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+const ERROR_TYPE_HEADER: &str = "X-Amzn-ErrorType";
+
+#[derive(Debug, thiserror::Error)]
+#[error("the handler panicked: {0}")]
+struct HandlerPanicked(String);
+
+pub struct Handler<S> {
+    service: Service<S>,
+}
+
+impl<S: Store> Handler<S> {
+    pub fn new(service: Service<S>) -> Self {
+        Self { service }
+    }
+
+    /// Answers one API Gateway request. Never fails and never panics: every problem, a panic
+    /// included, becomes one of the contract's responses.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = request_id(&request);
+        let (result, dynamodb_calls) = AssertUnwindSafe(self.dispatch(&request))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                (
+                    Err(ApiError::internal(HandlerPanicked(panic_message(&*panic)))),
+                    0,
+                )
+            });
+        log_request(&request_id, &result, started, dynamodb_calls);
+        respond(&request_id, &result)
+    }
+
+    async fn dispatch(&self, request: &Request) -> (Result<Outcome, ApiError>, u32) {
+        if let Err(error) = route(request) {
+            return (Err(error), 0);
+        }
+        let parsed = match request::parse(request.headers(), request.body()) {
+            Ok(parsed) => parsed,
+            Err(error) => return (Err(error), 0),
+        };
+        let report = self.service.complete(&parsed, SystemTime::now()).await;
+        (report.result, report.dynamodb_calls)
+    }
+}
+
+/// Serves a `Handler` as a `lambda_http` service, for `lambda_http::run`.
+pub async fn serve<S: Store + 'static>(handler: Arc<Handler<S>>) -> Result<(), lambda_http::Error> {
+    lambda_http::run(lambda_http::service_fn(move |request| {
+        let handler = Arc::clone(&handler);
+        async move { Ok::<_, std::convert::Infallible>(handler.handle(request).await) }
+    }))
+    .await
+}
+
+fn route(request: &Request) -> Result<(), ApiError> {
+    // REST API events carry the stage in `uri().path()`; the raw path never does.
+    let path = match request.raw_http_path() {
+        "" => request.uri().path(),
+        raw => raw,
+    };
+    if path != OPERATION_PATH {
+        return Err(ApiError::UnknownOperation);
+    }
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    Ok(())
+}
+
+/// API Gateway's request id where there is one, else Lambda's, else a fresh one.
+fn request_id(request: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    let gateway = request
+        .request_context_ref()
+        .and_then(|context| match context {
+            RequestContext::ApiGatewayV1(c) => c.request_id.clone(),
+            RequestContext::ApiGatewayV2(c) => c.request_id.clone(),
+            _ => None,
+        });
+    gateway
+        .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)))
+}
+
+fn respond(request_id: &str, result: &Result<Outcome, ApiError>) -> Response<Body> {
+    let (status, body, error_type) = match result {
+        Ok(_) => (StatusCode::OK, Body::Empty, None),
+        Err(error) => (
+            error.status(),
+            Body::Text(serde_json::json!({ "Message": error.to_string() }).to_string()),
+            Some(error.name()),
+        ),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID_HEADER, value);
+    }
+    if let Some(name) = error_type {
+        headers.insert(ERROR_TYPE_HEADER, HeaderValue::from_static(name));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    if matches!(result, Err(ApiError::MethodNotAllowed)) {
+        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// The one log line of a request. It carries no header or body content: only hashes travel
+/// past the parser, and they are not logged either.
+fn log_request(
+    request_id: &str,
+    result: &Result<Outcome, ApiError>,
+    started: Instant,
+    dynamodb_calls: u32,
+) {
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(outcome) => tracing::info!(
+            request_id,
+            outcome = "OK",
+            replay = matches!(outcome, Outcome::Replayed),
+            status = 200,
+            latency_ms,
+            dynamodb_calls,
+            "request completed"
+        ),
+        Err(error @ ApiError::Internal(_)) => tracing::error!(
+            request_id,
+            outcome = error.name(),
+            status = error.status().as_u16(),
+            latency_ms,
+            dynamodb_calls,
+            error_detail = %error_chain(error),
+            "request failed"
+        ),
+        Err(error) => tracing::info!(
+            request_id,
+            outcome = error.name(),
+            status = error.status().as_u16(),
+            latency_ms,
+            dynamodb_calls,
+            "request refused"
+        ),
+    }
+}
+
+fn error_chain(error: &ApiError) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
