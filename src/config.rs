@@ -118,3 +118,82 @@ where
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut env: HashMap<String, String> = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in vars {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.tables.connections, "connections");
+        assert_eq!(config.tables.attachments, "attachments");
+        assert_eq!(config.tables.idempotency, "idempotency");
+        assert_eq!(config.settings.idempotency_ttl_seconds, 86_400);
+        assert_eq!(config.settings.max_attachments_per_contact, 100);
+        assert_eq!(config.dynamodb_timeout, Duration::from_secs(3));
+        assert_eq!(config.region, "eu-west-1");
+        assert_eq!(config.log_filter, "info");
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let config = config(&[
+            ("CONNECTIONS_TABLE", "prod.connections"),
+            ("IDEMPOTENCY_TTL_SECONDS", "3600"),
+            ("MAX_ATTACHMENTS_PER_CONTACT", "5"),
+            ("DYNAMODB_TIMEOUT_MS", "750"),
+            ("RUST_LOG", "warn,complete_attachment_upload=debug"),
+        ])
+        .unwrap();
+        assert_eq!(config.tables.connections, "prod.connections");
+        assert_eq!(config.settings.idempotency_ttl_seconds, 3600);
+        assert_eq!(config.settings.max_attachments_per_contact, 5);
+        assert_eq!(config.dynamodb_timeout, Duration::from_millis(750));
+    }
+
+    #[test]
+    fn an_invalid_setting_is_named() {
+        for (name, value) in [
+            ("IDEMPOTENCY_TTL_SECONDS", "a day"),
+            ("IDEMPOTENCY_TTL_SECONDS", "0"),
+            ("MAX_ATTACHMENTS_PER_CONTACT", "-1"),
+            ("MAX_ATTACHMENTS_PER_CONTACT", "0"),
+            ("DYNAMODB_TIMEOUT_MS", ""),
+            ("ATTACHMENTS_TABLE", "no spaces allowed"),
+            ("IDEMPOTENCY_TABLE", "ab"),
+            ("RUST_LOG", "[[["),
+        ] {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert!(
+                error.to_string().starts_with(name),
+                "{name}={value}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_region_or_credential_is_named() {
+        let env = HashMap::from([("AWS_REGION", "x"), ("AWS_ACCESS_KEY_ID", "id")]);
+        let error = Config::from_lookup(|n| env.get(n).map(|v| (*v).to_owned())).unwrap_err();
+        assert_eq!(error, ConfigError::Missing("AWS_SECRET_ACCESS_KEY"));
+        let error = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(error, ConfigError::Missing("AWS_REGION"));
+    }
+}

@@ -82,3 +82,76 @@ fn validation_message(violations: &[Violation]) -> String {
         n => format!("{n} validation errors detected: {details}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Field;
+
+    #[test]
+    fn each_error_has_its_status_name_and_message() {
+        let cases: [(ApiError, u16, &str); 9] = [
+            (
+                ApiError::Validation(vec![Violation::Missing(Field::ClientToken)]),
+                400,
+                "ValidationException",
+            ),
+            (ApiError::AccessDenied, 403, "AccessDeniedException"),
+            (
+                ApiError::Conflict(ConflictReason::NotInProgress),
+                409,
+                "ConflictException",
+            ),
+            (
+                ApiError::Conflict(ConflictReason::ClientTokenReused),
+                409,
+                "ConflictException",
+            ),
+            (
+                ApiError::QuotaExceeded,
+                402,
+                "ServiceQuotaExceededException",
+            ),
+            (ApiError::Throttling, 429, "ThrottlingException"),
+            (
+                ApiError::internal("table missing"),
+                500,
+                "InternalServerException",
+            ),
+            (ApiError::UnknownOperation, 404, "UnknownOperationException"),
+            (ApiError::MethodNotAllowed, 405, "MethodNotAllowedException"),
+        ];
+        for (error, status, name) in cases {
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(error.name(), name);
+            assert!(!error.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn internal_details_never_reach_the_message() {
+        let error = ApiError::internal("connection refused to dynamodb.local:8000");
+        assert_eq!(
+            error.to_string(),
+            "An internal error occurred. Retry the request."
+        );
+        assert!(std::error::Error::source(&error).is_some());
+    }
+
+    #[test]
+    fn validation_messages_count_the_errors() {
+        let one = ApiError::Validation(vec![Violation::Missing(Field::ClientToken)]);
+        assert!(one
+            .to_string()
+            .starts_with("1 validation error detected: Value null at 'clientToken'"));
+        let two = ApiError::Validation(vec![
+            Violation::Missing(Field::ConnectionToken),
+            Violation::BodyNotJson,
+        ]);
+        assert_eq!(
+            two.to_string(),
+            "2 validation errors detected: Value null at 'connectionToken' failed to satisfy \
+             constraint: Member must not be null; Request body must be valid JSON"
+        );
+    }
+}

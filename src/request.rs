@@ -254,3 +254,198 @@ fn check_length(field: Field, value: &str, max: usize) -> Result<(), Violation> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn headers(token: Option<&[u8]>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(token) = token {
+            headers.insert(
+                BEARER_HEADER,
+                lambda_http::http::HeaderValue::from_bytes(token).unwrap(),
+            );
+        }
+        headers
+    }
+
+    fn body(attachment_ids: Value, client_token: Value) -> Vec<u8> {
+        json!({ "AttachmentIds": attachment_ids, "ClientToken": client_token })
+            .to_string()
+            .into_bytes()
+    }
+
+    fn violations(token: Option<&[u8]>, body: &[u8]) -> Vec<Violation> {
+        match parse(&headers(token), body) {
+            Err(ApiError::Validation(violations)) => violations,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    fn valid_body() -> Vec<u8> {
+        body(json!(["attachment-1"]), json!("client-token"))
+    }
+
+    #[test]
+    fn a_valid_request_is_parsed_and_its_secrets_hashed() {
+        let request = parse(&headers(Some(b"secret")), &valid_body()).unwrap();
+        assert_eq!(request.attachment_id.as_str(), "attachment-1");
+        assert_eq!(
+            request.token_hash.as_str(),
+            "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+        );
+        assert_eq!(
+            request.client_token_hash,
+            ClientTokenHash::of("client-token")
+        );
+        assert_eq!(
+            request.fingerprint,
+            RequestFingerprint::of(&request.attachment_id)
+        );
+        assert!(!format!("{request:?}").contains("secret"));
+    }
+
+    #[test]
+    fn connection_token_constraints() {
+        let field = Field::ConnectionToken;
+        assert_eq!(violations(None, &valid_body()), [Violation::Missing(field)]);
+        assert_eq!(
+            violations(Some(b""), &valid_body()),
+            [Violation::TooShort(field, 1)]
+        );
+        let max = "t".repeat(1000);
+        assert!(parse(&headers(Some(max.as_bytes())), &valid_body()).is_ok());
+        let over = "t".repeat(1001);
+        assert_eq!(
+            violations(Some(over.as_bytes()), &valid_body()),
+            [Violation::TooLong(field, 1000)]
+        );
+        assert_eq!(
+            violations(Some(b"\xff\xfe"), &valid_body()),
+            [Violation::NotUtf8(field)]
+        );
+    }
+
+    #[test]
+    fn connection_token_length_is_counted_in_characters() {
+        let thousand_chars = "é".repeat(1000); // 2000 bytes
+        assert!(parse(&headers(Some(thousand_chars.as_bytes())), &valid_body()).is_ok());
+    }
+
+    #[test]
+    fn attachment_ids_constraints() {
+        let token = Some(&b"t"[..]);
+        let list = Field::AttachmentIds;
+        let item = Field::AttachmentId(0);
+        let cases = [
+            (json!(null), Violation::Missing(list)),
+            (json!("attachment-1"), Violation::NotAList(list)),
+            (json!({"0": "a"}), Violation::NotAList(list)),
+            (json!([]), Violation::TooShort(list, 1)),
+            (json!(["a", "b"]), Violation::TooLong(list, 1)),
+            (json!([null]), Violation::Missing(item)),
+            (json!([1]), Violation::NotAString(item)),
+            (json!([["a"]]), Violation::NotAString(item)),
+            (json!([""]), Violation::TooShort(item, 1)),
+            (json!(["a".repeat(257)]), Violation::TooLong(item, 256)),
+        ];
+        for (ids, expected) in cases {
+            assert_eq!(
+                violations(token, &body(ids.clone(), json!("c"))),
+                [expected],
+                "{ids}"
+            );
+        }
+        assert!(parse(&headers(token), &body(json!(["a".repeat(256)]), json!("c"))).is_ok());
+        assert!(parse(&headers(token), &body(json!(["é".repeat(256)]), json!("c"))).is_ok());
+        let missing = json!({ "ClientToken": "c" }).to_string();
+        assert_eq!(
+            violations(token, missing.as_bytes()),
+            [Violation::Missing(list)]
+        );
+    }
+
+    #[test]
+    fn client_token_constraints() {
+        let token = Some(&b"t"[..]);
+        let field = Field::ClientToken;
+        let cases = [
+            (json!(null), Violation::Missing(field)),
+            (json!(42), Violation::NotAString(field)),
+            (json!(["c"]), Violation::NotAString(field)),
+            (json!(""), Violation::TooShort(field, 1)),
+            (json!("c".repeat(501)), Violation::TooLong(field, 500)),
+        ];
+        for (client_token, expected) in cases {
+            let body = body(json!(["a"]), client_token.clone());
+            assert_eq!(violations(token, &body), [expected], "{client_token}");
+        }
+        assert!(parse(&headers(token), &body(json!(["a"]), json!("c".repeat(500)))).is_ok());
+    }
+
+    #[test]
+    fn any_string_within_limits_is_a_valid_client_token_and_never_normalised() {
+        let token = Some(&b"t"[..]);
+        let with_controls =
+            parse(&headers(token), &body(json!(["a"]), json!("\u{0}\n\t"))).unwrap();
+        let composed = parse(&headers(token), &body(json!(["a"]), json!("\u{e9}"))).unwrap();
+        let decomposed = parse(&headers(token), &body(json!(["a"]), json!("e\u{301}"))).unwrap();
+        assert_eq!(
+            with_controls.client_token_hash,
+            ClientTokenHash::of("\u{0}\n\t")
+        );
+        assert_ne!(composed.client_token_hash, decomposed.client_token_hash);
+    }
+
+    #[test]
+    fn body_constraints() {
+        let token = Some(&b"t"[..]);
+        assert_eq!(violations(token, b"not json"), [Violation::BodyNotJson]);
+        assert_eq!(violations(token, b""), [Violation::BodyNotJson]);
+        assert_eq!(violations(token, b"[]"), [Violation::BodyNotAnObject]);
+        assert_eq!(violations(token, b"\"s\""), [Violation::BodyNotAnObject]);
+        let mut large = valid_body();
+        large.truncate(large.len() - 1);
+        large.extend(format!(",\"Pad\":\"{}\"}}", " ".repeat(MAX_BODY_BYTES)).bytes());
+        assert_eq!(violations(token, &large), [Violation::BodyTooLarge]);
+    }
+
+    #[test]
+    fn every_violation_is_reported_at_once() {
+        let body = body(json!([]), json!(""));
+        assert_eq!(
+            violations(None, &body),
+            [
+                Violation::Missing(Field::ConnectionToken),
+                Violation::TooShort(Field::AttachmentIds, 1),
+                Violation::TooShort(Field::ClientToken, 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_the_last_duplicate_wins() {
+        let body =
+            br#"{"AttachmentIds":["x"],"ClientToken":"c","Other":{"a":[1]},"AttachmentIds":["a"]}"#;
+        let request = parse(&headers(Some(b"t")), body).unwrap();
+        assert_eq!(request.attachment_id.as_str(), "a");
+    }
+
+    #[test]
+    fn messages_name_the_field_as_aws_does() {
+        assert_eq!(
+            Violation::TooLong(Field::ClientToken, 500).to_string(),
+            "Value at 'clientToken' failed to satisfy constraint: Member must have length less than or equal to 500"
+        );
+        assert_eq!(
+            Violation::Missing(Field::AttachmentIds).to_string(),
+            "Value null at 'attachmentIds' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(
+            Violation::TooShort(Field::AttachmentId(0), 1).to_string(),
+            "Value at 'attachmentIds.1.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
+    }
+}

@@ -185,3 +185,156 @@ fn api_error(error: StoreError) -> ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::request::{AttachmentId, ClientTokenHash, RequestFingerprint};
+
+    /// A store that answers from a script and counts its calls.
+    #[derive(Default)]
+    struct Scripted {
+        connection: Option<Connection>,
+        completions: Mutex<VecDeque<Result<Outcome, StoreError>>>,
+        lookups: AtomicU32,
+        transactions: AtomicU32,
+    }
+
+    impl Store for Scripted {
+        async fn find_connection(&self, _: &TokenHash) -> Result<Option<Connection>, StoreError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            Ok(self.connection.clone())
+        }
+
+        async fn complete(&self, _: &Completion<'_>) -> Result<Outcome, StoreError> {
+            self.transactions.fetch_add(1, Ordering::SeqCst);
+            let next = self.completions.lock().unwrap().pop_front();
+            next.unwrap_or(Ok(Outcome::Completed))
+        }
+    }
+
+    fn service(
+        connection_expires_at: i64,
+        script: Vec<Result<Outcome, StoreError>>,
+    ) -> Service<Scripted> {
+        let store = Scripted {
+            connection: Some(Connection {
+                participant_id: "p".into(),
+                contact_id: "c".into(),
+                expires_at: connection_expires_at,
+            }),
+            completions: Mutex::new(script.into()),
+            ..Scripted::default()
+        };
+        let retry = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        };
+        Service::new(
+            store,
+            Settings {
+                idempotency_ttl_seconds: 60,
+                max_attachments_per_contact: 10,
+                retry,
+            },
+        )
+    }
+
+    fn request() -> CompleteRequest {
+        let attachment_id = AttachmentId::new("a");
+        CompleteRequest {
+            token_hash: TokenHash::of("t"),
+            fingerprint: RequestFingerprint::of(&attachment_id),
+            attachment_id,
+            client_token_hash: ClientTokenHash::of("c"),
+        }
+    }
+
+    const LATER: i64 = i64::MAX;
+
+    #[tokio::test]
+    async fn a_warm_connection_costs_one_call_a_cold_one_two() {
+        let service = service(LATER, vec![]);
+        let cold = service.complete(&request(), SystemTime::now()).await;
+        let warm = service.complete(&request(), SystemTime::now()).await;
+        assert!(matches!(cold.result, Ok(Outcome::Completed)));
+        assert_eq!((cold.dynamodb_calls, warm.dynamodb_calls), (2, 1));
+        assert_eq!(service.store.lookups.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn contention_is_retried_then_succeeds() {
+        let service = service(
+            LATER,
+            vec![Err(StoreError::Contention), Err(StoreError::Contention)],
+        );
+        let report = service.complete(&request(), SystemTime::now()).await;
+        assert!(matches!(report.result, Ok(Outcome::Completed)));
+        assert_eq!(report.dynamodb_calls, 1 + 3);
+    }
+
+    #[tokio::test]
+    async fn persistent_contention_is_bounded_and_answers_throttling() {
+        let script = (0..10).map(|_| Err(StoreError::Contention)).collect();
+        let service = service(LATER, script);
+        let report = service.complete(&request(), SystemTime::now()).await;
+        assert!(matches!(report.result, Err(ApiError::Throttling)));
+        assert_eq!(service.store.transactions.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn other_failures_are_not_retried() {
+        for (error, expected) in [
+            (StoreError::Throttled, "ThrottlingException"),
+            (StoreError::NotInProgress, "ConflictException"),
+            (StoreError::QuotaExceeded, "ServiceQuotaExceededException"),
+            (
+                StoreError::Unavailable("down".into()),
+                "InternalServerException",
+            ),
+        ] {
+            let service = service(LATER, vec![Err(error)]);
+            let report = service.complete(&request(), SystemTime::now()).await;
+            assert_eq!(report.result.unwrap_err().name(), expected);
+            assert_eq!(service.store.transactions.load(Ordering::SeqCst), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_leaves_the_cache() {
+        let service = service(
+            LATER,
+            vec![Ok(Outcome::Completed), Err(StoreError::ConnectionGone)],
+        );
+        service.complete(&request(), SystemTime::now()).await;
+        let refused = service.complete(&request(), SystemTime::now()).await;
+        assert!(matches!(refused.result, Err(ApiError::AccessDenied)));
+        service.complete(&request(), SystemTime::now()).await;
+        assert_eq!(service.store.lookups.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn the_cache_never_outlives_the_connection() {
+        let now = SystemTime::now();
+        let expires_at = epoch_seconds(now) + 10;
+        let service = service(expires_at, vec![]);
+        assert!(service.complete(&request(), now).await.result.is_ok());
+        let at_expiry = now + Duration::from_secs(10);
+        let report = service.complete(&request(), at_expiry).await;
+        assert!(matches!(report.result, Err(ApiError::AccessDenied)));
+        assert_eq!(report.dynamodb_calls, 1, "looked up again, found expired");
+    }
+
+    #[test]
+    fn retry_delays_stay_under_their_cap() {
+        let policy = RetryPolicy::default();
+        for attempt in 0..40 {
+            assert!(policy.delay(attempt) <= policy.max_delay);
+        }
+        assert!(policy.delay(1) <= policy.base_delay * 2);
+    }
+}

@@ -339,3 +339,230 @@ fn s(value: &str) -> AttributeValue {
 fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{AttachmentId, ClientTokenHash, RequestFingerprint};
+
+    struct Fixture {
+        token_hash: TokenHash,
+        connection: Connection,
+        attachment_id: AttachmentId,
+        client_token_hash: ClientTokenHash,
+        fingerprint: RequestFingerprint,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let attachment_id = AttachmentId::new("a-1");
+            Self {
+                token_hash: TokenHash::of("token"),
+                connection: Connection {
+                    participant_id: "p-1".into(),
+                    contact_id: "c-1".into(),
+                    expires_at: i64::MAX,
+                },
+                fingerprint: RequestFingerprint::of(&attachment_id),
+                attachment_id,
+                client_token_hash: ClientTokenHash::of("client"),
+            }
+        }
+
+        fn completion(&self) -> Completion<'_> {
+            Completion {
+                token_hash: &self.token_hash,
+                connection: &self.connection,
+                attachment_id: &self.attachment_id,
+                client_token_hash: &self.client_token_hash,
+                fingerprint: &self.fingerprint,
+                now: SystemTime::now(),
+                idempotency_ttl_seconds: 60,
+                max_attachments_per_contact: 10,
+            }
+        }
+    }
+
+    fn reason(code: &str, item: &[(&str, &str)]) -> CancellationReason {
+        let item = (!item.is_empty()).then(|| {
+            item.iter()
+                .map(|(k, v)| ((*k).to_owned(), s(v)))
+                .collect::<HashMap<_, _>>()
+        });
+        CancellationReason::builder()
+            .code(code)
+            .set_item(item)
+            .build()
+    }
+
+    const OK: &str = "None";
+    const FAILED: &str = "ConditionalCheckFailed";
+
+    fn classify(reasons: [CancellationReason; 4]) -> Result<Outcome, StoreError> {
+        let fixture = Fixture::new();
+        classify_cancellation(&reasons, &fixture.completion())
+    }
+
+    fn own_attachment() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (PARTICIPANT_ID, "p-1"),
+            (CONTACT_ID, "c-1"),
+            (STATUS, APPROVED),
+        ]
+    }
+
+    fn own_record() -> String {
+        RequestFingerprint::of(&AttachmentId::new("a-1"))
+            .as_str()
+            .to_owned()
+    }
+
+    #[test]
+    fn connection_failure_comes_first() {
+        let result = classify([
+            reason(FAILED, &[]),
+            reason(FAILED, &[]),
+            reason(FAILED, &[(REQUEST_HASH, &own_record())]),
+            reason(FAILED, &[]),
+        ]);
+        assert!(matches!(result, Err(StoreError::ConnectionGone)));
+    }
+
+    #[test]
+    fn missing_or_foreign_attachment_is_not_found_whatever_the_record() {
+        let foreign = [(PARTICIPANT_ID, "p-2"), (CONTACT_ID, "c-1")];
+        let other_contact = [(PARTICIPANT_ID, "p-1"), (CONTACT_ID, "c-2")];
+        for attachment in [&[][..], &foreign[..], &other_contact[..]] {
+            let result = classify([
+                reason(OK, &[]),
+                reason(FAILED, attachment),
+                reason(FAILED, &[(REQUEST_HASH, &own_record())]),
+                reason(OK, &[]),
+            ]);
+            assert!(
+                matches!(result, Err(StoreError::AttachmentNotFound)),
+                "{attachment:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn own_record_with_same_parameters_is_a_replay_even_at_the_quota() {
+        let result = classify([
+            reason(OK, &[]),
+            reason(FAILED, &own_attachment()),
+            reason(FAILED, &[(REQUEST_HASH, &own_record())]),
+            reason(FAILED, &[]),
+        ]);
+        assert!(matches!(result, Ok(Outcome::Replayed)));
+    }
+
+    #[test]
+    fn own_record_with_other_parameters_is_a_reused_token() {
+        let result = classify([
+            reason(OK, &[]),
+            reason(OK, &[]),
+            reason(FAILED, &[(REQUEST_HASH, "other")]),
+            reason(OK, &[]),
+        ]);
+        assert!(matches!(result, Err(StoreError::ClientTokenReused)));
+    }
+
+    #[test]
+    fn approved_attachment_without_record_is_not_in_progress_before_quota() {
+        let result = classify([
+            reason(OK, &[]),
+            reason(FAILED, &own_attachment()),
+            reason(OK, &[]),
+            reason(FAILED, &[]),
+        ]);
+        assert!(matches!(result, Err(StoreError::NotInProgress)));
+    }
+
+    #[test]
+    fn quota_alone_is_quota_exceeded() {
+        let result = classify([
+            reason(OK, &[]),
+            reason(OK, &[]),
+            reason(OK, &[]),
+            reason(FAILED, &[]),
+        ]);
+        assert!(matches!(result, Err(StoreError::QuotaExceeded)));
+    }
+
+    #[test]
+    fn conflicts_and_throttling_inside_the_transaction_are_contention() {
+        for code in [
+            "TransactionConflict",
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+        ] {
+            let result = classify([
+                reason(OK, &[]),
+                reason(code, &[]),
+                reason(OK, &[]),
+                reason(OK, &[]),
+            ]);
+            assert!(matches!(result, Err(StoreError::Contention)), "{code}");
+        }
+    }
+
+    #[test]
+    fn unexplained_cancellations_are_internal() {
+        let result = classify([
+            reason(OK, &[]),
+            reason("ValidationError", &[]),
+            reason(OK, &[]),
+            reason(OK, &[]),
+        ]);
+        assert!(matches!(result, Err(StoreError::MalformedItem(_))));
+        let fixture = Fixture::new();
+        let short = classify_cancellation(&[reason(FAILED, &[])], &fixture.completion());
+        assert!(matches!(short, Err(StoreError::MalformedItem(_))));
+    }
+
+    #[test]
+    fn connection_items_are_read_strictly() {
+        let item = |expires: &str| {
+            HashMap::from([
+                (PARTICIPANT_ID.to_owned(), s("p")),
+                (CONTACT_ID.to_owned(), s("c")),
+                (EXPIRES_AT.to_owned(), AttributeValue::N(expires.to_owned())),
+            ])
+        };
+        assert_eq!(
+            connection_from_item(&item("1700000000"))
+                .unwrap()
+                .expires_at,
+            1_700_000_000
+        );
+        assert_eq!(
+            connection_from_item(&item("1700000000.9"))
+                .unwrap()
+                .expires_at,
+            1_700_000_000
+        );
+        assert!(matches!(
+            connection_from_item(&item("soon")),
+            Err(StoreError::MalformedItem(EXPIRES_AT))
+        ));
+        let mut no_contact = item("1");
+        no_contact.remove(CONTACT_ID);
+        assert!(matches!(
+            connection_from_item(&no_contact),
+            Err(StoreError::MalformedItem(CONTACT_ID))
+        ));
+    }
+
+    #[test]
+    fn keys_are_scoped_and_never_hold_the_raw_client_token() {
+        let fixture = Fixture::new();
+        let key = idempotency_key(&fixture.completion());
+        assert_eq!(
+            key,
+            format!("IDEMPOTENCY#p-1#{}", ClientTokenHash::of("client").as_str())
+        );
+        assert!(!key.contains("client#") && !key.ends_with("client"));
+        assert_eq!(quota_key("c-1"), "QUOTA#c-1");
+    }
+}

@@ -1,0 +1,21 @@
+# The two commands: `make run` and `make test`. Everything they need is installed into .cache/.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help run test invoke
+
+help:
+	@echo "make run     serve the function on http://127.0.0.1:9000 with DynamoDB Local and demo data"
+	@echo "make test    formatting, clippy, unit and integration tests (starts its own DynamoDB Local)"
+	@echo "make invoke EVENT=events/<name>.json   send a sample event to a running 'make run'"
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+invoke:
+	@scripts/install.sh lambda
+	@PATH="$(CURDIR)/.cache/venv-lambda/bin:$$PATH" cargo lambda invoke complete-attachment-upload \
+	  --invoke-address 127.0.0.1 --invoke-port 9000 --data-file "$(EVENT)"
