@@ -39,7 +39,7 @@ else
   echo "Using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
 fi
 scripts/tables.sh create
-scripts/tables.sh seed "$DEMO_TOKEN" "$DEMO_ATTACHMENT"
+scripts/tables.sh seed "$DEMO_TOKEN" "$DEMO_ATTACHMENT" demo-attachment-rest
 
 env_file=.cache/run.env
 : >"$env_file"

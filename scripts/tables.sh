@@ -2,7 +2,7 @@
 # Creates the three tables (if missing) on the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB, and with
 # `seed`, a demo connection and an IN_PROGRESS demo attachment.
 #   scripts/tables.sh create
-#   scripts/tables.sh seed TOKEN ATTACHMENT_ID
+#   scripts/tables.sh seed TOKEN ATTACHMENT_ID...   (re-seeding resets the attachments to IN_PROGRESS)
 # Table names from CONNECTIONS_TABLE, ATTACHMENTS_TABLE, IDEMPOTENCY_TABLE (defaults as the function's).
 set -euo pipefail
 
@@ -46,19 +46,24 @@ case "${1:-}" in
     create_table "$idempotency" IdempotencyKey ExpiresAt
     ;;
   seed)
-    token=$2 attachment=$3
+    token=$2
+    shift 2
     hash=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
     expires=$(( $(date +%s) + 86400 ))
     ddb PutItem "{\"TableName\": \"$connections\", \"Item\": {
       \"TokenHash\": {\"S\": \"$hash\"}, \"ParticipantId\": {\"S\": \"demo-participant\"},
       \"ContactId\": {\"S\": \"demo-contact\"}, \"ExpiresAt\": {\"N\": \"$expires\"}}}" >/dev/null
-    ddb PutItem "{\"TableName\": \"$attachments\", \"Item\": {
-      \"AttachmentId\": {\"S\": \"$attachment\"}, \"ParticipantId\": {\"S\": \"demo-participant\"},
-      \"ContactId\": {\"S\": \"demo-contact\"}, \"Status\": {\"S\": \"IN_PROGRESS\"},
-      \"AttachmentName\": {\"S\": \"demo.txt\"}, \"ContentType\": {\"S\": \"text/plain\"}}}" >/dev/null
+    # The demo contact starts with its whole quota again.
+    ddb DeleteItem "{\"TableName\": \"$idempotency\", \"Key\": {\"IdempotencyKey\": {\"S\": \"QUOTA#demo-contact\"}}}" >/dev/null
+    for attachment in "$@"; do
+      ddb PutItem "{\"TableName\": \"$attachments\", \"Item\": {
+        \"AttachmentId\": {\"S\": \"$attachment\"}, \"ParticipantId\": {\"S\": \"demo-participant\"},
+        \"ContactId\": {\"S\": \"demo-contact\"}, \"Status\": {\"S\": \"IN_PROGRESS\"},
+        \"AttachmentName\": {\"S\": \"demo.txt\"}, \"ContentType\": {\"S\": \"text/plain\"}}}" >/dev/null
+    done
     ;;
   *)
-    echo "usage: $0 create | seed TOKEN ATTACHMENT_ID" >&2
+    echo "usage: $0 create | seed TOKEN ATTACHMENT_ID..." >&2
     exit 2
     ;;
 esac

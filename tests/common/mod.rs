@@ -265,3 +265,19 @@ pub fn status_and_type(response: &Response<Body>) -> (u16, Option<String>) {
     let (status, error_type, _) = parts(response);
     (status, error_type)
 }
+
+/// A DynamoDB JSON `GetItem` answer holding a live connection.
+pub fn connection_item_json(participant_id: &str, contact_id: &str) -> String {
+    json!({ "Item": {
+        "ParticipantId": { "S": participant_id },
+        "ContactId": { "S": contact_id },
+        "ExpiresAt": { "N": (now() + 3600).to_string() },
+    }})
+    .to_string()
+}
+
+/// A DynamoDB JSON error body.
+pub fn aws_error(code: &str) -> String {
+    json!({ "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"), "message": "injected" })
+        .to_string()
+}
