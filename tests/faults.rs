@@ -1,0 +1,370 @@
+//! DynamoDB faults: throttling, conflicts, an unreachable or stalled endpoint, a lost response,
+//! and a panic. Where DynamoDB Local cannot produce the fault, `aws-smithy-mocks` answers instead.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use common::*;
+use complete_attachment_upload::http::Handler;
+use complete_attachment_upload::request::TokenHash;
+use complete_attachment_upload::service::{RetryPolicy, Service, Settings};
+use complete_attachment_upload::store::{Completion, Connection, Outcome, Store, StoreError};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::json;
+
+const INTERNAL: &str = r#"{"Message":"An internal error occurred. Retry the request."}"#;
+
+fn fast_retries() -> Settings {
+    Settings {
+        retry: RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        },
+        ..settings()
+    }
+}
+
+fn live_connection() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::get_item)
+        .sequence()
+        .http_status(200, Some(connection_item_json("p", "c")))
+        .repeatedly()
+        .build()
+}
+
+fn mocked_handler(
+    rules: &[&Rule],
+) -> Arc<Handler<complete_attachment_upload::store::DynamoDbStore>> {
+    let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |c| c
+        .retry_config(RetryConfig::disabled()));
+    handler_with(dynamodb, fast_retries())
+}
+
+fn cancelled(codes: [&str; 4]) -> String {
+    let reasons: Vec<_> = codes.iter().map(|code| json!({ "Code": code })).collect();
+    json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": "Transaction cancelled",
+        "CancellationReasons": reasons,
+    })
+    .to_string()
+}
+
+fn any_request() -> lambda_http::Request {
+    request(
+        Some("token"),
+        json!({"AttachmentIds": ["a"], "ClientToken": "t"}).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn throttling_errors_are_429_and_not_retried_again_by_the_function() {
+    for code in [
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    ] {
+        let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .sequence()
+            .http_status(400, Some(aws_error(code)))
+            .repeatedly()
+            .build();
+        let handler = mocked_handler(&[&live_connection(), &transaction]);
+
+        let response = handler.handle(any_request()).await;
+
+        assert_eq!(
+            status_and_type(&response),
+            (429, Some("ThrottlingException".into())),
+            "{code}"
+        );
+        assert_eq!(transaction.num_calls(), 1, "the SDK already retried {code}");
+    }
+}
+
+#[tokio::test]
+async fn throttling_on_the_connection_lookup_is_429() {
+    let lookup = mock!(aws_sdk_dynamodb::Client::get_item)
+        .sequence()
+        .http_status(
+            400,
+            Some(aws_error("ProvisionedThroughputExceededException")),
+        )
+        .repeatedly()
+        .build();
+    let response = mocked_handler(&[&lookup]).handle(any_request()).await;
+    assert_eq!(
+        status_and_type(&response),
+        (429, Some("ThrottlingException".into()))
+    );
+}
+
+#[tokio::test]
+async fn throttling_reasons_in_a_cancelled_transaction_are_retried_then_429() {
+    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(
+            400,
+            Some(cancelled(["None", "ThrottlingError", "None", "None"])),
+        )
+        .repeatedly()
+        .build();
+    let handler = mocked_handler(&[&live_connection(), &transaction]);
+
+    let response = handler.handle(any_request()).await;
+
+    assert_eq!(
+        status_and_type(&response),
+        (429, Some("ThrottlingException".into()))
+    );
+    assert_eq!(
+        transaction.num_calls(),
+        4,
+        "bounded by RetryPolicy::max_attempts"
+    );
+}
+
+#[tokio::test]
+async fn a_transaction_conflict_is_retried_until_it_clears() {
+    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(
+            400,
+            Some(cancelled(["None", "None", "None", "TransactionConflict"])),
+        )
+        .times(2)
+        .http_status(200, Some("{}".to_owned()))
+        .build();
+    let handler = mocked_handler(&[&live_connection(), &transaction]);
+
+    let response = handler.handle(any_request()).await;
+
+    assert_eq!(status_and_type(&response), (200, None));
+    assert_eq!(transaction.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_conflict_that_clears_into_a_failed_condition_is_classified_by_it() {
+    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(
+            400,
+            Some(cancelled(["None", "TransactionConflict", "None", "None"])),
+        )
+        .http_status(
+            400,
+            Some(cancelled([
+                "None",
+                "None",
+                "None",
+                "ConditionalCheckFailed",
+            ])),
+        )
+        .build();
+    let handler = mocked_handler(&[&live_connection(), &transaction]);
+
+    let response = handler.handle(any_request()).await;
+
+    assert_eq!(
+        status_and_type(&response),
+        (402, Some("ServiceQuotaExceededException".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_persistent_transaction_conflict_is_429_after_bounded_retries() {
+    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(
+            400,
+            Some(cancelled(["None", "None", "None", "TransactionConflict"])),
+        )
+        .repeatedly()
+        .build();
+    let handler = mocked_handler(&[&live_connection(), &transaction]);
+
+    let response = handler.handle(any_request()).await;
+
+    assert_eq!(
+        status_and_type(&response),
+        (429, Some("ThrottlingException".into()))
+    );
+    assert_eq!(transaction.num_calls(), 4);
+}
+
+#[tokio::test]
+async fn an_unexpected_dynamodb_error_is_a_generic_500() {
+    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(400, Some(aws_error("ResourceNotFoundException")))
+        .repeatedly()
+        .build();
+    let response = mocked_handler(&[&live_connection(), &transaction])
+        .handle(any_request())
+        .await;
+    assert_eq!(
+        parts(&response),
+        (500, Some("InternalServerException".into()), INTERNAL.into())
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_dynamodb_is_500_within_the_timeout() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let handler = handler_with(
+        client_for(&endpoint, Duration::from_millis(600)),
+        settings(),
+    );
+
+    let started = Instant::now();
+    let response = handler.handle(any_request()).await;
+
+    assert_eq!(
+        parts(&response),
+        (500, Some("InternalServerException".into()), INTERNAL.into())
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_dynamodb_is_500_within_the_timeout_and_nothing_is_written() {
+    // Accepts connections and reads requests, never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let alice = Participant::connected(&unique("contact")).await;
+    let attachment_id = alice.attachment().await;
+    let handler = handler_with(
+        client_for(&endpoint, Duration::from_millis(600)),
+        settings(),
+    );
+
+    let started = Instant::now();
+    let response = handler.handle(alice.request(&attachment_id, "t")).await;
+
+    assert_eq!(
+        parts(&response),
+        (500, Some("InternalServerException".into()), INTERNAL.into())
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(attachment_status(&attachment_id).await, "IN_PROGRESS");
+    assert!(alice.idempotency_record("t").await.is_none());
+}
+
+/// An HTTP proxy in front of DynamoDB Local that forwards the first `TransactWriteItems`, lets
+/// it commit, and then drops its answer, as a network fault would.
+async fn proxy_losing_first_transaction_response() -> (String, Arc<AtomicBool>) {
+    let upstream = endpoint();
+    let lost = Arc::new(AtomicBool::new(false));
+    let lost_seen = Arc::clone(&lost);
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (client, lost, upstream) = (client.clone(), lost.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (client, lost, upstream) =
+                            (client.clone(), lost.clone(), upstream.clone());
+                        async move {
+                            let (mut parts, body) = request.into_parts();
+                            let is_transaction =
+                                parts.headers.get("x-amz-target").is_some_and(|t| {
+                                    t.to_str()
+                                        .unwrap_or_default()
+                                        .ends_with("TransactWriteItems")
+                                });
+                            let body = body.collect().await.unwrap().to_bytes();
+                            parts.uri = format!("{upstream}{}", parts.uri.path()).parse().unwrap();
+                            let answer = client
+                                .request(hyper::Request::from_parts(parts, Full::new(body)))
+                                .await
+                                .unwrap();
+                            if is_transaction && !lost.swap(true, Ordering::SeqCst) {
+                                return Err::<hyper::Response<Full<Bytes>>, _>("response lost");
+                            }
+                            let (parts, body) = answer.into_parts();
+                            let body = body.collect().await.unwrap().to_bytes();
+                            Ok(hyper::Response::from_parts(parts, Full::new(body)))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (format!("http://{address}"), lost_seen)
+}
+
+#[tokio::test]
+async fn a_committed_transaction_whose_response_is_lost_answers_200_on_the_sdk_retry() {
+    let contact = unique("contact");
+    let alice = Participant::connected(&contact).await;
+    let attachment_id = alice.attachment().await;
+    let (proxy, lost) = proxy_losing_first_transaction_response().await;
+    let handler = handler_with(client_for(&proxy, Duration::from_secs(10)), settings());
+
+    let response = handler.handle(alice.request(&attachment_id, "t")).await;
+
+    assert!(lost.load(Ordering::SeqCst), "the first answer was dropped");
+    assert_eq!(status_and_type(&response), (200, None));
+    assert_eq!(attachment_status(&attachment_id).await, "APPROVED");
+    assert_eq!(completed_count(&contact).await, 1, "committed once");
+}
+
+/// A store with a bug: it panics.
+struct Panicking;
+
+impl Store for Panicking {
+    async fn find_connection(&self, _: &TokenHash) -> Result<Option<Connection>, StoreError> {
+        panic!("a bug in the store")
+    }
+
+    async fn complete(&self, _: &Completion<'_>) -> Result<Outcome, StoreError> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn a_panic_becomes_a_500_and_the_handler_keeps_serving() {
+    let handler = Handler::new(Service::new(Panicking, settings()));
+
+    let first = handler.handle(any_request()).await;
+    let second = handler.handle(any_request()).await;
+
+    assert_eq!(
+        parts(&first),
+        (500, Some("InternalServerException".into()), INTERNAL.into())
+    );
+    assert_eq!(
+        status_and_type(&second),
+        (500, Some("InternalServerException".into()))
+    );
+}
