@@ -12,6 +12,12 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
+step "template.yaml: cfn-lint and sam validate --lint"
+scripts/install.sh sam
+export SAM_CLI_TELEMETRY=0
+PATH="$PWD/.cache/venv-sam/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 cfn-lint template.yaml
+PATH="$PWD/.cache/venv-sam/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 sam validate --lint
+
 step "DynamoDB Local"
 pidfile=$(mktemp -u /tmp/cau-dynamodb.XXXXXX)
 trap 'scripts/dynamodb-local.sh stop "$pidfile"' EXIT

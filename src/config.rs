@@ -6,6 +6,25 @@ use std::time::Duration;
 use crate::service::{RetryPolicy, Settings};
 use crate::store::dynamodb::Tables;
 
+pub const CONNECTIONS_TABLE: &str = "CONNECTIONS_TABLE";
+pub const ATTACHMENTS_TABLE: &str = "ATTACHMENTS_TABLE";
+pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
+pub const IDEMPOTENCY_TTL_SECONDS: &str = "IDEMPOTENCY_TTL_SECONDS";
+pub const MAX_ATTACHMENTS_PER_CONTACT: &str = "MAX_ATTACHMENTS_PER_CONTACT";
+pub const DYNAMODB_TIMEOUT_MS: &str = "DYNAMODB_TIMEOUT_MS";
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// The variables this function reads that a deployment sets (Lambda itself sets `AWS_*`).
+pub const FUNCTION_VARIABLES: [&str; 7] = [
+    CONNECTIONS_TABLE,
+    ATTACHMENTS_TABLE,
+    IDEMPOTENCY_TABLE,
+    IDEMPOTENCY_TTL_SECONDS,
+    MAX_ATTACHMENTS_PER_CONTACT,
+    DYNAMODB_TIMEOUT_MS,
+    RUST_LOG,
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub tables: Tables,
@@ -35,40 +54,39 @@ impl Config {
 
     /// Reads the settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &'static str| lookup(name);
         let tables = Tables {
-            connections: table_name(var("CONNECTIONS_TABLE"), "CONNECTIONS_TABLE", "connections")?,
-            attachments: table_name(var("ATTACHMENTS_TABLE"), "ATTACHMENTS_TABLE", "attachments")?,
-            idempotency: table_name(var("IDEMPOTENCY_TABLE"), "IDEMPOTENCY_TABLE", "idempotency")?,
+            connections: table_name(lookup(CONNECTIONS_TABLE), CONNECTIONS_TABLE, "connections")?,
+            attachments: table_name(lookup(ATTACHMENTS_TABLE), ATTACHMENTS_TABLE, "attachments")?,
+            idempotency: table_name(lookup(IDEMPOTENCY_TABLE), IDEMPOTENCY_TABLE, "idempotency")?,
         };
         let settings = Settings {
             idempotency_ttl_seconds: number(
-                var("IDEMPOTENCY_TTL_SECONDS"),
-                "IDEMPOTENCY_TTL_SECONDS",
+                lookup(IDEMPOTENCY_TTL_SECONDS),
+                IDEMPOTENCY_TTL_SECONDS,
                 86_400,
             )?,
             max_attachments_per_contact: number(
-                var("MAX_ATTACHMENTS_PER_CONTACT"),
-                "MAX_ATTACHMENTS_PER_CONTACT",
+                lookup(MAX_ATTACHMENTS_PER_CONTACT),
+                MAX_ATTACHMENTS_PER_CONTACT,
                 100,
             )?,
             retry: RetryPolicy::default(),
         };
         // Region and credentials come from the environment only (Lambda sets both), so that
         // start-up never asks the instance-metadata service or reads an SSO cache.
-        let region = var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
+        let region = lookup("AWS_REGION")
+            .or_else(|| lookup("AWS_DEFAULT_REGION"))
             .filter(|region| !region.is_empty())
             .ok_or(ConfigError::Missing("AWS_REGION"))?;
         for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-            var(name)
+            lookup(name)
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))?;
         }
-        let timeout_ms: u64 = number(var("DYNAMODB_TIMEOUT_MS"), "DYNAMODB_TIMEOUT_MS", 3_000)?;
-        let log_filter = var("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        let timeout_ms: u64 = number(lookup(DYNAMODB_TIMEOUT_MS), DYNAMODB_TIMEOUT_MS, 3_000)?;
+        let log_filter = lookup(RUST_LOG).unwrap_or_else(|| "info".to_owned());
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|_| ConfigError::Invalid {
-            name: "RUST_LOG",
+            name: RUST_LOG,
             expected: "a tracing filter such as `info` or `complete_attachment_upload=debug`",
         })?;
         Ok(Self {
