@@ -3,40 +3,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use complete_attachment_upload::logging;
 use serde_json::{json, Value};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// Every kind of request, each with its own distinctive secrets; returns the secrets used.
 async fn run_every_case() -> Vec<String> {
@@ -107,7 +77,7 @@ async fn run_every_case() -> Vec<String> {
 #[tokio::test]
 async fn no_secret_reaches_the_log_even_at_trace_level() {
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(logging::subscriber("trace", captured.clone()));
+    let _guard = captured.install("trace");
 
     let secrets = run_every_case().await;
 
@@ -126,7 +96,7 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
 #[tokio::test]
 async fn one_json_line_per_request_with_id_outcome_latency_and_calls() {
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(logging::subscriber("info", captured.clone()));
+    let _guard = captured.install("info");
     let handler = handler();
     let alice = Participant::connected(&unique("contact")).await;
     let attachment_id = alice.attachment().await;
@@ -135,12 +105,7 @@ async fn one_json_line_per_request_with_id_outcome_latency_and_calls() {
     handler.handle(alice.request(&attachment_id, "t2")).await;
     handler.handle(request(None, "{}")).await;
 
-    let lines: Vec<Value> = captured
-        .text()
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
-        .filter(|line: &Value| line.get("request_id").is_some())
-        .collect();
+    let lines: Vec<Value> = captured.request_lines();
     assert_eq!(lines.len(), 3, "{lines:#?}");
     let summary: Vec<_> = lines
         .iter()

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use complete_attachment_upload::config::FUNCTION_VARIABLES;
 use complete_attachment_upload::http::OPERATION_PATH;
-use complete_attachment_upload::store::dynamodb::{ATTACHMENT_ID, EXPIRES_AT, IDEMPOTENCY_KEY, TOKEN_HASH};
+use complete_attachment_upload::store::dynamodb::{
+    ATTACHMENT_ID, EXPIRES_AT, IDEMPOTENCY_KEY, TOKEN_HASH,
+};
 use serde_yaml_ng::Value;
 
 fn template() -> Value {
@@ -33,7 +35,10 @@ fn the_function_is_a_cargo_lambda_arm64_bootstrap() {
     let function = resource(&template, "CompleteAttachmentUploadFunction");
     let properties = &function["Properties"];
     assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
-    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], env!("CARGO_PKG_NAME"));
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"],
+        env!("CARGO_PKG_NAME")
+    );
     assert_eq!(properties["Runtime"], "provided.al2023");
     assert_eq!(properties["Handler"], "bootstrap");
     assert_eq!(properties["Architectures"][0], "arm64");
@@ -58,8 +63,14 @@ fn the_route_is_the_operations() {
 #[test]
 fn the_environment_is_exactly_what_the_code_reads() {
     let template = template();
-    let variables = &resource(&template, "CompleteAttachmentUploadFunction")["Properties"]["Environment"]["Variables"];
-    let names: BTreeSet<&str> = variables.as_mapping().unwrap().keys().map(|k| k.as_str().unwrap()).collect();
+    let variables = &resource(&template, "CompleteAttachmentUploadFunction")["Properties"]
+        ["Environment"]["Variables"];
+    let names: BTreeSet<&str> = variables
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
     assert_eq!(names, FUNCTION_VARIABLES.into_iter().collect());
     assert_eq!(
         intrinsic(&variables["CONNECTIONS_TABLE"]),
@@ -69,7 +80,10 @@ fn the_environment_is_exactly_what_the_code_reads() {
         intrinsic(&variables["ATTACHMENTS_TABLE"]),
         "!If:CreateAttachmentsTable,!Ref:AttachmentsTable,!Ref:AttachmentsTableName"
     );
-    assert_eq!(intrinsic(&variables["IDEMPOTENCY_TABLE"]), "!Ref:IdempotencyTable");
+    assert_eq!(
+        intrinsic(&variables["IDEMPOTENCY_TABLE"]),
+        "!Ref:IdempotencyTable"
+    );
 }
 
 #[test]
@@ -83,22 +97,35 @@ fn the_tables_have_the_codes_keys_and_ttl() {
         let table = resource(&template, name);
         let properties = &table["Properties"];
         assert_eq!(table["Type"], "AWS::DynamoDB::Table");
-        assert_eq!(properties["KeySchema"].as_sequence().unwrap().len(), 1, "{name}");
+        assert_eq!(
+            properties["KeySchema"].as_sequence().unwrap().len(),
+            1,
+            "{name}"
+        );
         assert_eq!(properties["KeySchema"][0]["AttributeName"], key, "{name}");
         assert_eq!(properties["KeySchema"][0]["KeyType"], "HASH");
         assert_eq!(properties["AttributeDefinitions"][0]["AttributeName"], key);
         assert_eq!(properties["AttributeDefinitions"][0]["AttributeType"], "S");
         assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
-        assert_eq!(properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+        assert_eq!(
+            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true
+        );
         assert_eq!(properties["SSESpecification"]["SSEEnabled"], true);
         assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
         assert_eq!(table["UpdateReplacePolicy"], "Retain", "{name}");
         match ttl {
             Some(attribute) => {
-                assert_eq!(properties["TimeToLiveSpecification"]["AttributeName"], attribute);
+                assert_eq!(
+                    properties["TimeToLiveSpecification"]["AttributeName"],
+                    attribute
+                );
                 assert_eq!(properties["TimeToLiveSpecification"]["Enabled"], true);
             }
-            None => assert!(properties.get("TimeToLiveSpecification").is_none(), "{name}"),
+            None => assert!(
+                properties.get("TimeToLiveSpecification").is_none(),
+                "{name}"
+            ),
         }
     }
 }
@@ -106,8 +133,13 @@ fn the_tables_have_the_codes_keys_and_ttl() {
 #[test]
 fn the_policy_grants_the_lookup_and_the_transaction_parts_only() {
     let template = template();
-    let policies = &resource(&template, "CompleteAttachmentUploadFunction")["Properties"]["Policies"];
-    assert_eq!(policies.as_sequence().unwrap().len(), 1, "one inline policy, no broad templates");
+    let policies =
+        &resource(&template, "CompleteAttachmentUploadFunction")["Properties"]["Policies"];
+    assert_eq!(
+        policies.as_sequence().unwrap().len(),
+        1,
+        "one inline policy, no broad templates"
+    );
     let grants: BTreeSet<(String, String)> = policies[0]["Statement"]
         .as_sequence()
         .unwrap()
@@ -142,9 +174,18 @@ fn the_policy_grants_the_lookup_and_the_transaction_parts_only() {
 fn the_api_is_throttled_and_logged_and_its_url_is_an_output() {
     let template = template();
     let api = &resource(&template, "HttpApi")["Properties"];
-    assert_eq!(intrinsic(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]), "!Ref:ThrottlingBurstLimit");
-    assert_eq!(intrinsic(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]), "!Ref:ThrottlingRateLimit");
-    assert_eq!(intrinsic(&api["AccessLogSettings"]["DestinationArn"]), "!GetAtt:AccessLogGroup.Arn");
+    assert_eq!(
+        intrinsic(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]),
+        "!Ref:ThrottlingBurstLimit"
+    );
+    assert_eq!(
+        intrinsic(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]),
+        "!Ref:ThrottlingRateLimit"
+    );
+    assert_eq!(
+        intrinsic(&api["AccessLogSettings"]["DestinationArn"]),
+        "!GetAtt:AccessLogGroup.Arn"
+    );
     assert!(intrinsic(&template["Outputs"]["InvokeUrl"]["Value"]).ends_with(OPERATION_PATH));
 }
 
@@ -156,6 +197,10 @@ fn the_local_tables_script_creates_the_same_keys() {
         format!("create_table \"$attachments\" {ATTACHMENT_ID}\n"),
         format!("create_table \"$idempotency\" {IDEMPOTENCY_KEY} {EXPIRES_AT}"),
     ] {
-        assert!(script.contains(&line), "scripts/tables.sh lacks `{}`", line.trim());
+        assert!(
+            script.contains(&line),
+            "scripts/tables.sh lacks `{}`",
+            line.trim()
+        );
     }
 }

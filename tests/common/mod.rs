@@ -281,3 +281,58 @@ pub fn aws_error(code: &str) -> String {
     json!({ "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"), "message": "injected" })
         .to_string()
 }
+
+/// Log output captured in memory, in the function's own JSON format.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// Captures this thread's logs (a current-thread test runtime: all of the test) at `filter`.
+    pub fn install(&self, filter: &str) -> tracing::subscriber::DefaultGuard {
+        tracing::subscriber::set_default(complete_attachment_upload::logging::subscriber(
+            filter,
+            self.clone(),
+        ))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The per-request lines, parsed.
+    pub fn request_lines(&self) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every log line is JSON"))
+            .filter(|line: &serde_json::Value| line.get("request_id").is_some())
+            .collect()
+    }
+
+    /// The `dynamodb_calls` of each request logged so far, then forgets them.
+    pub fn take_call_counts(&self) -> Vec<u64> {
+        let counts = self
+            .request_lines()
+            .iter()
+            .map(|l| l["dynamodb_calls"].as_u64().unwrap())
+            .collect();
+        self.0.lock().unwrap().clear();
+        counts
+    }
+}
