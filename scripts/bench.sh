@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, in one run, written up in BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> release build of the function (for the cold-start and memory runs)"
+cargo build --release --bin complete-attachment-upload
+echo "==> handler overhead, cold start, peak RSS (against DynamoDB Local)"
+scripts/with-dynamodb.sh cargo bench --bench lambda
+echo "==> CPU path (criterion)"
+cargo bench --bench cpu
+echo "==> arm64 release bootstrap"
+scripts/build.sh
+python3 scripts/write-benchmarks.py
