@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use tracing_subscriber::filter::Targets;
+
+use crate::logging;
 use crate::service::{RetryPolicy, Settings};
 use crate::store::dynamodb::Tables;
 
@@ -25,15 +28,14 @@ pub const FUNCTION_VARIABLES: [&str; 7] = [
     RUST_LOG,
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub tables: Tables,
     pub settings: Settings,
     pub region: String,
     /// Bound on one DynamoDB operation, the SDK's own retries included.
     pub dynamodb_timeout: Duration,
-    /// A `RUST_LOG` directive, already checked to parse.
-    pub log_filter: String,
+    pub log_filter: Targets,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -84,10 +86,11 @@ impl Config {
                 .ok_or(ConfigError::Missing(name))?;
         }
         let timeout_ms: u64 = number(lookup(DYNAMODB_TIMEOUT_MS), DYNAMODB_TIMEOUT_MS, 3_000)?;
-        let log_filter = lookup(RUST_LOG).unwrap_or_else(|| "info".to_owned());
-        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|_| ConfigError::Invalid {
-            name: RUST_LOG,
-            expected: "a tracing filter such as `info` or `complete_attachment_upload=debug`",
+        let log_filter = logging::filter(lookup(RUST_LOG).as_deref().unwrap_or("info")).map_err(|_| {
+            ConfigError::Invalid {
+                name: RUST_LOG,
+                expected: "levels or target=level directives, such as `info` or `warn,complete_attachment_upload=debug`",
+            }
         })?;
         Ok(Self {
             tables,
@@ -167,7 +170,7 @@ mod tests {
         assert_eq!(config.settings.max_attachments_per_contact, 100);
         assert_eq!(config.dynamodb_timeout, Duration::from_secs(3));
         assert_eq!(config.region, "eu-west-1");
-        assert_eq!(config.log_filter, "info");
+        assert_eq!(config.log_filter.to_string(), "info");
     }
 
     #[test]
@@ -196,7 +199,7 @@ mod tests {
             ("DYNAMODB_TIMEOUT_MS", ""),
             ("ATTACHMENTS_TABLE", "no spaces allowed"),
             ("IDEMPOTENCY_TABLE", "ab"),
-            ("RUST_LOG", "[[["),
+            ("RUST_LOG", "complete_attachment_upload=loud"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();
             assert!(

@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         std::process::exit(2)
     });
     tracing::subscriber::set_global_default(logging::subscriber(
-        &config.log_filter,
+        config.log_filter.clone(),
         std::io::stdout,
     ))?;
 

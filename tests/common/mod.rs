@@ -306,6 +306,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 impl Captured {
     /// Captures this thread's logs (a current-thread test runtime: all of the test) at `filter`.
     pub fn install(&self, filter: &str) -> tracing::subscriber::DefaultGuard {
+        let filter = complete_attachment_upload::logging::filter(filter).expect("a valid filter");
         tracing::subscriber::set_default(complete_attachment_upload::logging::subscriber(
             filter,
             self.clone(),
