@@ -15,10 +15,10 @@ use crate::error::ApiError;
 pub const BEARER_HEADER: &str = "x-amz-bearer";
 /// Bodies above this size are refused before any parsing (a valid request is under 2 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const MAX_CONNECTION_TOKEN_CHARS: usize = 1000;
-const MAX_ATTACHMENT_ID_CHARS: usize = 256;
-const MAX_CLIENT_TOKEN_CHARS: usize = 500;
-const ATTACHMENT_IDS_PER_REQUEST: usize = 1;
+pub const MAX_CONNECTION_TOKEN_CHARS: usize = 1000;
+pub const MAX_ATTACHMENT_ID_CHARS: usize = 256;
+pub const MAX_CLIENT_TOKEN_CHARS: usize = 500;
+pub const ATTACHMENT_IDS_PER_REQUEST: usize = 1;
 
 /// Lowercase hex SHA-256 of a ConnectionToken: the key of the connections table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
