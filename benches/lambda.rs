@@ -275,6 +275,7 @@ fn spawn_function(runtime_api: &str) -> tokio::process::Child {
         .env("AWS_SECRET_ACCESS_KEY", "local")
         .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
         .env("RUST_LOG", "info")
+        .env("MAX_ATTACHMENTS_PER_CONTACT", "1000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -300,6 +301,14 @@ async fn run_process(events: Vec<String>) -> (Vec<Duration>, String, u64) {
     let address = serve_runtime_api(api).await;
     let started = Instant::now();
     let mut child = spawn_function(&address);
+    // Drain the log as it comes: a full pipe would block the function.
+    let mut stdout = child.stdout.take().unwrap();
+    let log = tokio::spawn(async move {
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
+            .await
+            .map(|_| text)
+    });
     let mut times = Vec::new();
     while times.len() < count {
         let (path, arrived, body) = tokio::time::timeout(Duration::from_secs(30), responses.recv())
@@ -322,12 +331,8 @@ async fn run_process(events: Vec<String>) -> (Vec<Duration>, String, u64) {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
     child.kill().await.unwrap();
-    let output = child.wait_with_output().await.unwrap();
-    (
-        times,
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        peak_rss_kib,
-    )
+    let log = log.await.unwrap().unwrap_or_default();
+    (times, log, peak_rss_kib)
 }
 
 fn logged_calls(stdout: &str) -> Vec<u64> {

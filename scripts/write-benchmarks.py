@@ -10,13 +10,18 @@ import subprocess
 
 root = pathlib.Path(__file__).resolve().parent.parent
 lam = json.loads((root / "target/bench/lambda.json").read_text())
-cpu = json.loads((root / "target/criterion/cpu/handler_event_to_response_mocked_dynamodb/new/estimates.json").read_text())
-parse = json.loads((root / "target/criterion/cpu/parse_and_validate/new/estimates.json").read_text())
+def criterion_median_us(name):
+    estimates = json.loads((root / f"target/criterion/cpu/{name}/new/estimates.json").read_text())
+    return estimates["median"]["point_estimate"] / 1000
+
+
+first_us = criterion_median_us("handler_first_completion")
+replay_us = criterion_median_us("handler_replay")
+sdk_us = criterion_median_us("handler_with_sdk_pipeline")
+parse_us = criterion_median_us("parse_and_validate")
 binary = root / "target/lambda/complete-attachment-upload/bootstrap"
 size = binary.stat().st_size
 
-cpu_us = cpu["median"]["point_estimate"] / 1000
-parse_us = parse["median"]["point_estimate"] / 1000
 overhead = lam["handler_overhead"]
 cold = lam["cold_start"]
 rss = lam["peak_rss"]["peak_rss_mib"]
@@ -24,6 +29,8 @@ calls = cold["dynamodb_calls_first_then_warm"]
 
 
 def verdict(ok):
+    if ok is None:
+        return "(information)"
     return "met" if ok else "**missed**"
 
 
@@ -33,8 +40,11 @@ rows = [
     ("Handler overhead: median handler invocation ÷ median bare `TransactWriteItems` (same items, same client, DynamoDB Local)",
      "≤ 1.10", f"{overhead['ratio']:.3f} ({overhead['handler_median_ms']:.3f} ms ÷ {overhead['bare_transaction_median_ms']:.3f} ms, {overhead['samples']} samples each)",
      overhead["ratio"] <= 1.10),
-    ("CPU path without I/O: event in → response out, DynamoDB mocked in-process (criterion median)",
-     "< 20 µs", f"{cpu_us:.1f} µs (of which parse + validate + hash: {parse_us:.2f} µs)", cpu_us < 20),
+    ("CPU path without I/O, real handler: event in → route, parse, validate, hash, cached connection, build the transaction, map the answer, log line → response (criterion median)",
+     "< 20 µs", f"first completion {first_us:.1f} µs, replay {replay_us:.1f} µs (of which parse + validate + hash: {parse_us:.2f} µs)",
+     max(first_us, replay_us) < 20),
+    ("The same plus the SDK's request pipeline (serialise, SigV4-sign, deserialise; HTTP answered in-process by aws-smithy-mocks)",
+     "no target: the SDK's share", f"{sdk_us:.1f} µs", None),
     ("Cold start: exec of the release binary → first completed invocation (stub Runtime API, DynamoDB Local; median)",
      "≤ 15 ms", f"{cold['exec_to_first_response_median_ms']:.2f} ms (median of {cold['runs']}; best {cold['exec_to_first_response_min_ms']:.2f} ms)",
      cold["exec_to_first_response_median_ms"] <= 15),

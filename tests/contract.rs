@@ -573,3 +573,42 @@ async fn sixteen_concurrent_client_tokens_on_one_attachment_exactly_one_wins() {
     );
     assert_eq!(completed_count(&contact).await, 1);
 }
+
+#[tokio::test]
+async fn quota_is_exact_under_concurrency() {
+    let quota = 3;
+    let handler = handler_with(
+        client(),
+        complete_attachment_upload::service::Settings {
+            max_attachments_per_contact: quota,
+            ..settings()
+        },
+    );
+    let contact = unique("contact");
+    let alice = Participant::connected(&contact).await;
+    let bob = Participant::connected(&contact).await;
+    let mut requests = Vec::new();
+    for (i, participant) in [&alice, &bob].iter().cycle().take(10).enumerate() {
+        let attachment_id = participant.attachment().await;
+        requests.push(participant.request(&attachment_id, &format!("t{i}")));
+    }
+
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let handler = handler.clone();
+            tokio::spawn(async move { status_and_type(&handler.handle(request).await) })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+
+    let completed = answers.iter().filter(|a| a.0 == 200).count();
+    assert_eq!(completed, quota as usize, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|a| a.0 == 200 || a == &(402, Some("ServiceQuotaExceededException".into()))));
+    assert_eq!(completed_count(&contact).await, quota);
+}

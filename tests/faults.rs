@@ -90,6 +90,43 @@ async fn throttling_errors_are_429_and_not_retried_again_by_the_function() {
 }
 
 #[tokio::test]
+async fn throttling_that_outlasts_the_sdks_own_retries_is_429() {
+    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(
+            400,
+            Some(aws_error("ProvisionedThroughputExceededException")),
+        )
+        .repeatedly()
+        .build();
+    let retrying = RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(1));
+    let dynamodb = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        &[&live_connection(), &transaction],
+        |c| c
+            .retry_config(retrying.clone())
+            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+    );
+
+    let response = handler_with(dynamodb, fast_retries())
+        .handle(any_request())
+        .await;
+
+    assert_eq!(
+        status_and_type(&response),
+        (429, Some("ThrottlingException".into()))
+    );
+    assert_eq!(
+        transaction.num_calls(),
+        3,
+        "the SDK retried the throttled call itself"
+    );
+}
+
+#[tokio::test]
 async fn throttling_on_the_connection_lookup_is_429() {
     let lookup = mock!(aws_sdk_dynamodb::Client::get_item)
         .sequence()

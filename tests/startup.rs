@@ -1,0 +1,42 @@
+//! The binary refuses to start on a bad setting, and says which.
+
+use std::process::Command;
+
+fn start(vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_complete-attachment-upload"))
+        .env_clear()
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "id")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .envs(vars.iter().copied())
+        .output()
+        .expect("run the binary");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_invalid_setting_stops_start_up_naming_it() {
+    for (name, value) in [
+        ("MAX_ATTACHMENTS_PER_CONTACT", "0"),
+        ("IDEMPOTENCY_TTL_SECONDS", "one day"),
+        ("CONNECTIONS_TABLE", "x"),
+        ("DYNAMODB_TIMEOUT_MS", "-5"),
+    ] {
+        let (code, stderr) = start(&[(name, value)]);
+        assert_eq!(code, Some(2), "{name}={value}: {stderr}");
+        assert!(stderr.contains(name), "{name}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn a_missing_region_stops_start_up_naming_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_complete-attachment-upload"))
+        .env_clear()
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("AWS_REGION"));
+}
