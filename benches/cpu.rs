@@ -12,7 +12,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use complete_attachment_upload::http::Handler;
 use complete_attachment_upload::logging;
 use complete_attachment_upload::request::{AttachmentId, RequestFingerprint, TokenHash};
-use complete_attachment_upload::service::{RetryPolicy, Service, Settings};
+use complete_attachment_upload::service::{Service, Settings};
 use complete_attachment_upload::store::dynamodb::{classify_cancellation, Tables, REQUEST_HASH};
 use complete_attachment_upload::store::{
     Completion, Connection, DynamoDbStore, Outcome, Store, StoreError,
@@ -21,22 +21,6 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 
 const SUCCESS_EVENT: &str = include_str!("../events/success.json");
-
-fn tables() -> Tables {
-    Tables {
-        connections: "connections".into(),
-        attachments: "attachments".into(),
-        idempotency: "idempotency".into(),
-    }
-}
-
-fn settings() -> Settings {
-    Settings {
-        idempotency_ttl_seconds: 86_400,
-        max_attachments_per_contact: 100,
-        retry: RetryPolicy::default(),
-    }
-}
 
 fn demo_connection() -> Connection {
     Connection {
@@ -148,7 +132,7 @@ fn cpu_path(c: &mut Criterion) {
     // The log line is part of the path: format it as in production, into a sink.
     let filter = logging::filter("info").unwrap();
     let _logs = tracing::subscriber::set_default(logging::subscriber(filter, std::io::sink));
-    let store = DynamoDbStore::new(mocked_client(), tables());
+    let store = DynamoDbStore::new(mocked_client(), Tables::default());
     let mut group = c.benchmark_group("cpu");
 
     let completed = WithoutNetwork {
@@ -158,7 +142,7 @@ fn cpu_path(c: &mut Criterion) {
     bench_handler(
         &mut group,
         "handler_first_completion",
-        Handler::new(Service::new(completed, settings())),
+        Handler::new(Service::new(completed, Settings::default())),
         200,
     );
     let replayed = WithoutNetwork {
@@ -168,13 +152,13 @@ fn cpu_path(c: &mut Criterion) {
     bench_handler(
         &mut group,
         "handler_replay",
-        Handler::new(Service::new(replayed, settings())),
+        Handler::new(Service::new(replayed, Settings::default())),
         200,
     );
     bench_handler(
         &mut group,
         "handler_with_sdk_pipeline",
-        Handler::new(Service::new(store, settings())),
+        Handler::new(Service::new(store, Settings::default())),
         200,
     );
 

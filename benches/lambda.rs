@@ -21,7 +21,7 @@ use complete_attachment_upload::http::Handler;
 use complete_attachment_upload::request::{
     AttachmentId, ClientTokenHash, RequestFingerprint, TokenHash,
 };
-use complete_attachment_upload::service::{RetryPolicy, Service, Settings};
+use complete_attachment_upload::service::{Service, Settings};
 use complete_attachment_upload::store::dynamodb::{self, Tables};
 use complete_attachment_upload::store::{Completion, Connection, DynamoDbStore};
 use http_body_util::{BodyExt, Full};
@@ -34,19 +34,10 @@ const OVERHEAD_SAMPLES: usize = 400;
 const COLD_STARTS: usize = 20;
 const RSS_INVOCATIONS: usize = 1000;
 
-fn tables() -> Tables {
-    Tables {
-        connections: "connections".into(),
-        attachments: "attachments".into(),
-        idempotency: "idempotency".into(),
-    }
-}
-
 fn settings() -> Settings {
     Settings {
-        idempotency_ttl_seconds: 86_400,
         max_attachments_per_contact: u32::MAX,
-        retry: RetryPolicy::default(),
+        ..Settings::default()
     }
 }
 
@@ -127,7 +118,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 async fn handler_overhead(client: &Client) -> Value {
-    let store = DynamoDbStore::new(client.clone(), tables());
+    let store = DynamoDbStore::new(client.clone(), Tables::default());
     let handler = Handler::new(Service::new(store.clone(), settings()));
     let seeded = seed_connection(client).await;
     let mut handler_times = Vec::new();

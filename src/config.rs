@@ -6,7 +6,7 @@ use std::time::Duration;
 use tracing_subscriber::filter::Targets;
 
 use crate::logging;
-use crate::service::{RetryPolicy, Settings};
+use crate::service::Settings;
 use crate::store::dynamodb::Tables;
 
 pub const CONNECTIONS_TABLE: &str = "CONNECTIONS_TABLE";
@@ -56,23 +56,36 @@ impl Config {
 
     /// Reads the settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let (tables, settings) = (Tables::default(), Settings::default());
         let tables = Tables {
-            connections: table_name(lookup(CONNECTIONS_TABLE), CONNECTIONS_TABLE, "connections")?,
-            attachments: table_name(lookup(ATTACHMENTS_TABLE), ATTACHMENTS_TABLE, "attachments")?,
-            idempotency: table_name(lookup(IDEMPOTENCY_TABLE), IDEMPOTENCY_TABLE, "idempotency")?,
+            connections: table_name(
+                lookup(CONNECTIONS_TABLE),
+                CONNECTIONS_TABLE,
+                tables.connections,
+            )?,
+            attachments: table_name(
+                lookup(ATTACHMENTS_TABLE),
+                ATTACHMENTS_TABLE,
+                tables.attachments,
+            )?,
+            idempotency: table_name(
+                lookup(IDEMPOTENCY_TABLE),
+                IDEMPOTENCY_TABLE,
+                tables.idempotency,
+            )?,
         };
         let settings = Settings {
             idempotency_ttl_seconds: number(
                 lookup(IDEMPOTENCY_TTL_SECONDS),
                 IDEMPOTENCY_TTL_SECONDS,
-                86_400,
+                settings.idempotency_ttl_seconds,
             )?,
             max_attachments_per_contact: number(
                 lookup(MAX_ATTACHMENTS_PER_CONTACT),
                 MAX_ATTACHMENTS_PER_CONTACT,
-                100,
+                settings.max_attachments_per_contact,
             )?,
-            retry: RetryPolicy::default(),
+            retry: settings.retry,
         };
         // Region and credentials come from the environment only (Lambda sets both), so that
         // start-up never asks the instance-metadata service or reads an SSO cache.
@@ -106,9 +119,9 @@ impl Config {
 fn table_name(
     value: Option<String>,
     name: &'static str,
-    default: &str,
+    default: String,
 ) -> Result<String, ConfigError> {
-    let table = value.unwrap_or_else(|| default.to_owned());
+    let table = value.unwrap_or(default);
     let valid = (3..=255).contains(&table.len())
         && table
             .bytes()

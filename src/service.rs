@@ -25,6 +25,16 @@ pub struct Settings {
     pub retry: RetryPolicy,
 }
 
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            idempotency_ttl_seconds: 86_400,
+            max_attachments_per_contact: 100,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
 /// Bounded, jittered retries of a transaction that collided with a concurrent one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -31,14 +31,6 @@ fn fast_retries() -> Settings {
     }
 }
 
-fn live_connection() -> Rule {
-    mock!(aws_sdk_dynamodb::Client::get_item)
-        .sequence()
-        .http_status(200, Some(connection_item_json("p", "c")))
-        .repeatedly()
-        .build()
-}
-
 fn mocked_handler(
     rules: &[&Rule],
 ) -> Arc<Handler<complete_attachment_upload::store::DynamoDbStore>> {
@@ -71,11 +63,7 @@ async fn throttling_errors_are_429_and_not_retried_again_by_the_function() {
         "ThrottlingException",
         "RequestLimitExceeded",
     ] {
-        let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-            .sequence()
-            .http_status(400, Some(aws_error(code)))
-            .repeatedly()
-            .build();
+        let transaction = transactions_answering(400, aws_error(code));
         let handler = mocked_handler(&[&live_connection(), &transaction]);
 
         let response = handler.handle(any_request()).await;
@@ -91,14 +79,8 @@ async fn throttling_errors_are_429_and_not_retried_again_by_the_function() {
 
 #[tokio::test]
 async fn throttling_that_outlasts_the_sdks_own_retries_is_429() {
-    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .http_status(
-            400,
-            Some(aws_error("ProvisionedThroughputExceededException")),
-        )
-        .repeatedly()
-        .build();
+    let transaction =
+        transactions_answering(400, aws_error("ProvisionedThroughputExceededException"));
     let retrying = RetryConfig::standard()
         .with_max_attempts(3)
         .with_initial_backoff(Duration::from_millis(1));
@@ -128,14 +110,7 @@ async fn throttling_that_outlasts_the_sdks_own_retries_is_429() {
 
 #[tokio::test]
 async fn throttling_on_the_connection_lookup_is_429() {
-    let lookup = mock!(aws_sdk_dynamodb::Client::get_item)
-        .sequence()
-        .http_status(
-            400,
-            Some(aws_error("ProvisionedThroughputExceededException")),
-        )
-        .repeatedly()
-        .build();
+    let lookup = lookups_answering(400, aws_error("ProvisionedThroughputExceededException"));
     let response = mocked_handler(&[&lookup]).handle(any_request()).await;
     assert_eq!(
         status_and_type(&response),
@@ -145,14 +120,8 @@ async fn throttling_on_the_connection_lookup_is_429() {
 
 #[tokio::test]
 async fn throttling_reasons_in_a_cancelled_transaction_are_retried_then_429() {
-    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .http_status(
-            400,
-            Some(cancelled(["None", "ThrottlingError", "None", "None"])),
-        )
-        .repeatedly()
-        .build();
+    let transaction =
+        transactions_answering(400, cancelled(["None", "ThrottlingError", "None", "None"]));
     let handler = mocked_handler(&[&live_connection(), &transaction]);
 
     let response = handler.handle(any_request()).await;
@@ -217,14 +186,10 @@ async fn a_conflict_that_clears_into_a_failed_condition_is_classified_by_it() {
 
 #[tokio::test]
 async fn a_persistent_transaction_conflict_is_429_after_bounded_retries() {
-    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .http_status(
-            400,
-            Some(cancelled(["None", "None", "None", "TransactionConflict"])),
-        )
-        .repeatedly()
-        .build();
+    let transaction = transactions_answering(
+        400,
+        cancelled(["None", "None", "None", "TransactionConflict"]),
+    );
     let handler = mocked_handler(&[&live_connection(), &transaction]);
 
     let response = handler.handle(any_request()).await;
@@ -238,11 +203,7 @@ async fn a_persistent_transaction_conflict_is_429_after_bounded_retries() {
 
 #[tokio::test]
 async fn an_unexpected_dynamodb_error_is_a_generic_500() {
-    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .http_status(400, Some(aws_error("ResourceNotFoundException")))
-        .repeatedly()
-        .build();
+    let transaction = transactions_answering(400, aws_error("ResourceNotFoundException"));
     let response = mocked_handler(&[&live_connection(), &transaction])
         .handle(any_request())
         .await;

@@ -57,18 +57,16 @@ async fn sixty_four_mixed_concurrent_requests_keep_every_invariant() {
         })
         .collect();
 
-    let tasks: Vec<_> = requests
-        .iter()
-        .map(|(who, which, client_token)| {
-            let handler = handler.clone();
-            let request = participants[*who].request(&attachments[*which].0, client_token);
-            tokio::spawn(async move { status_and_type(&handler.handle(request).await) })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
+    let answers = handle_concurrently(
+        &handler,
+        requests
+            .iter()
+            .map(|(who, which, client_token)| {
+                participants[*who].request(&attachments[*which].0, client_token)
+            })
+            .collect(),
+    )
+    .await;
 
     // Every answer is one of the contract's.
     for answer in &answers {

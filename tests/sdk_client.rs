@@ -9,7 +9,7 @@ use aws_sdk_connectparticipant::config::retry::RetryConfig;
 use aws_sdk_connectparticipant::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_connectparticipant::operation::complete_attachment_upload::CompleteAttachmentUploadError as E;
 use aws_sdk_connectparticipant::Client;
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_mocks::{mock_client, RuleMode};
 use common::*;
 use complete_attachment_upload::service::Settings;
 
@@ -97,19 +97,9 @@ async fn success_and_every_modeled_error_parse_as_their_typed_variants() {
 
 #[tokio::test]
 async fn throttling_parses_as_throttling_exception() {
-    let lookup = mock!(aws_sdk_dynamodb::Client::get_item)
-        .sequence()
-        .http_status(200, Some(connection_item_json("p", "c")))
-        .repeatedly()
-        .build();
-    let throttled = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .http_status(
-            400,
-            Some(aws_error("ProvisionedThroughputExceededException")),
-        )
-        .repeatedly()
-        .build();
+    let lookup = live_connection();
+    let throttled =
+        transactions_answering(400, aws_error("ProvisionedThroughputExceededException"));
     let dynamodb = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,

@@ -70,6 +70,17 @@ pub struct Tables {
     pub idempotency: String,
 }
 
+/// The contract's local defaults.
+impl Default for Tables {
+    fn default() -> Self {
+        Self {
+            connections: "connections".into(),
+            attachments: "attachments".into(),
+            idempotency: "idempotency".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     client: Client,

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use complete_attachment_upload::http::{Handler, OPERATION_PATH};
-use complete_attachment_upload::service::{RetryPolicy, Service, Settings};
+use complete_attachment_upload::service::{Service, Settings};
 use complete_attachment_upload::store::dynamodb::Tables;
 use complete_attachment_upload::store::DynamoDbStore;
 use lambda_http::{Body, Request, Response};
@@ -58,11 +58,7 @@ pub fn client() -> Client {
 }
 
 pub fn settings() -> Settings {
-    Settings {
-        idempotency_ttl_seconds: 86_400,
-        max_attachments_per_contact: 100,
-        retry: RetryPolicy::default(),
-    }
+    Settings::default()
 }
 
 pub fn handler_with(client: Client, settings: Settings) -> Arc<Handler<DynamoDbStore>> {
@@ -261,9 +257,51 @@ pub fn parts(response: &Response<Body>) -> (u16, Option<String>, String) {
     (response.status().as_u16(), error_type, body)
 }
 
+/// Sends all the requests at once; their answers, in the order of the requests.
+pub async fn handle_concurrently(
+    handler: &Arc<Handler<DynamoDbStore>>,
+    requests: Vec<Request>,
+) -> Vec<(u16, Option<String>)> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let handler = Arc::clone(handler);
+            tokio::spawn(async move { status_and_type(&handler.handle(request).await) })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("the handler never panics"));
+    }
+    answers
+}
+
 pub fn status_and_type(response: &Response<Body>) -> (u16, Option<String>) {
     let (status, error_type, _) = parts(response);
     (status, error_type)
+}
+
+/// A mocked `TransactWriteItems` that always answers `status` with `body`.
+pub fn transactions_answering(status: u16, body: String) -> aws_smithy_mocks::Rule {
+    aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(status, Some(body))
+        .repeatedly()
+        .build()
+}
+
+/// A mocked `GetItem` that always answers `status` with `body`.
+pub fn lookups_answering(status: u16, body: String) -> aws_smithy_mocks::Rule {
+    aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::get_item)
+        .sequence()
+        .http_status(status, Some(body))
+        .repeatedly()
+        .build()
+}
+
+/// A mocked `GetItem` that always finds a live connection.
+pub fn live_connection() -> aws_smithy_mocks::Rule {
+    lookups_answering(200, connection_item_json("p", "c"))
 }
 
 /// A DynamoDB JSON `GetItem` answer holding a live connection.
