@@ -3,7 +3,7 @@
 #   scripts/install.sh dynamodb   DynamoDB Local (Amazon's DynamoDBLocal.jar, shipped by the npm package amplify-dynamodb-simulator)
 #   scripts/install.sh lambda     cargo-lambda (PyPI, brings zig)
 #   scripts/install.sh sam        aws-sam-cli and cfn-lint (PyPI)
-#   scripts/install.sh schemathesis
+#   scripts/install.sh apitests   schemathesis and boto3 (PyPI), for the API tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="$PWD/.cache"
@@ -13,6 +13,7 @@ DDB_SIMULATOR_VERSION=2.9.30
 CARGO_LAMBDA_VERSION=1.9.2
 SAM_CLI_VERSION=1.170.0
 SCHEMATHESIS_VERSION=4.32.5
+BOTO3_VERSION=1.44.8
 
 venv() { # venv NAME: a virtualenv per tool set, so versions never fight
   local dir="$CACHE/venv-$1"
@@ -40,9 +41,11 @@ install_sam() {
   [ -x "$v/bin/sam" ] && [ -x "$v/bin/cfn-lint" ] || "$v/bin/pip" install --quiet "aws-sam-cli==$SAM_CLI_VERSION" cfn-lint
 }
 
-install_schemathesis() {
-  local v; v=$(venv schemathesis)
-  [ -x "$v/bin/st" ] || "$v/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+install_apitests() {
+  local v; v=$(venv apitests)
+  [ -x "$v/bin/st" ] && [ -f "$v/.boto3-$BOTO3_VERSION" ] && return
+  "$v/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" "boto3==$BOTO3_VERSION"
+  touch "$v/.boto3-$BOTO3_VERSION"
 }
 
 for what in "$@"; do "install_$what"; done

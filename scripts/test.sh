@@ -18,9 +18,9 @@ export SAM_CLI_TELEMETRY=0
 PATH="$PWD/.cache/venv-sam/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 cfn-lint template.yaml
 PATH="$PWD/.cache/venv-sam/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 sam validate --lint
 
-step "schemathesis (PyPI) for the property-based API test"
-scripts/install.sh schemathesis
-export SCHEMATHESIS="$PWD/.cache/venv-schemathesis/bin/st"
+step "schemathesis and boto3 (PyPI) for the API tests"
+scripts/install.sh apitests
+export APITESTS_VENV="$PWD/.cache/venv-apitests"
 
 step "cargo test (unit, fixture and integration tests) against a DynamoDB Local of its own"
 scripts/with-dynamodb.sh cargo test --all-targets

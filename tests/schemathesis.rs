@@ -5,18 +5,8 @@ mod common;
 
 use common::*;
 
-fn schemathesis() -> String {
-    let path =
-        std::env::var("SCHEMATHESIS").unwrap_or_else(|_| ".cache/venv-schemathesis/bin/st".into());
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "schemathesis is not installed at {path}: run `make test`, which installs it"
-    );
-    path
-}
-
 async fn run(url: &str, extra: &[&str]) {
-    let output = tokio::process::Command::new(schemathesis())
+    let output = tokio::process::Command::new(api_tool("st"))
         .args(["run", "openapi.yaml", "--url", url])
         .args([
             "--checks",

@@ -94,7 +94,8 @@ impl DynamoDbStore {
 
     /// Opens (TLS included) the connection to DynamoDB during init, where Lambda runs the process
     /// at full CPU, so that the first billed request does not pay for it. The key cannot exist:
-    /// real keys are 64 hex digits. Uses only the `GetItem` permission the function has anyway.
+    /// it is the hash of an empty token, which validation never lets through. Uses only the
+    /// `GetItem` permission the function has anyway.
     pub async fn warm_up(&self) -> Result<(), StoreError> {
         self.find_connection(&TokenHash::of("")).await.map(drop)
     }

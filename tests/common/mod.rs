@@ -27,6 +27,18 @@ pub fn endpoint() -> String {
     )
 }
 
+/// A program of the Python tools `make test` installs (schemathesis, boto3). Missing, the test
+/// fails: it never skips.
+pub fn api_tool(name: &str) -> String {
+    let venv = std::env::var("APITESTS_VENV").unwrap_or_else(|_| ".cache/venv-apitests".into());
+    let path = format!("{venv}/bin/{name}");
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "{path} is missing: run `make test`, which installs schemathesis and boto3 there"
+    );
+    path
+}
+
 pub fn tables() -> Tables {
     let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
     Tables {
