@@ -11,7 +11,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::error::ApiError;
 use crate::request;
-use crate::service::Service;
+use crate::service::{Report, Service};
 use crate::store::{Outcome, Store};
 
 pub const OPERATION_PATH: &str = "/participant/complete-attachment-upload";
@@ -36,29 +36,26 @@ impl<S: Store> Handler<S> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = request_id(&request);
-        let (result, dynamodb_calls) = AssertUnwindSafe(self.dispatch(&request))
+        let report = AssertUnwindSafe(self.dispatch(&request))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
-                (
-                    Err(ApiError::internal(HandlerPanicked(panic_message(&*panic)))),
-                    0,
-                )
+                Report::without_calls(Err(ApiError::internal(HandlerPanicked(panic_message(
+                    &*panic,
+                )))))
             });
-        log_request(&request_id, &result, started, dynamodb_calls);
-        respond(&request_id, &result)
+        log_request(&request_id, &report, started);
+        respond(&request_id, &report.result)
     }
 
-    async fn dispatch(&self, request: &Request) -> (Result<Outcome, ApiError>, u32) {
+    async fn dispatch(&self, request: &Request) -> Report {
         if let Err(error) = route(request) {
-            return (Err(error), 0);
+            return Report::without_calls(Err(error));
         }
-        let parsed = match request::parse(request.headers(), request.body()) {
-            Ok(parsed) => parsed,
-            Err(error) => return (Err(error), 0),
-        };
-        let report = self.service.complete(&parsed, SystemTime::now()).await;
-        (report.result, report.dynamodb_calls)
+        match request::parse(request.headers(), request.body()) {
+            Ok(parsed) => self.service.complete(&parsed, SystemTime::now()).await,
+            Err(error) => Report::without_calls(Err(error)),
+        }
     }
 }
 
@@ -132,14 +129,10 @@ fn respond(request_id: &str, result: &Result<Outcome, ApiError>) -> Response<Bod
 
 /// The one log line of a request. It carries no header or body content: only hashes travel
 /// past the parser, and they are not logged either.
-fn log_request(
-    request_id: &str,
-    result: &Result<Outcome, ApiError>,
-    started: Instant,
-    dynamodb_calls: u32,
-) {
+fn log_request(request_id: &str, report: &Report, started: Instant) {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match result {
+    let dynamodb_calls = report.dynamodb_calls;
+    match &report.result {
         Ok(outcome) => tracing::info!(
             request_id,
             outcome = "OK",

@@ -72,6 +72,16 @@ pub struct Report {
     pub dynamodb_calls: u32,
 }
 
+impl Report {
+    /// A request answered before it reached DynamoDB.
+    pub fn without_calls(result: Result<Outcome, ApiError>) -> Self {
+        Self {
+            result,
+            dynamodb_calls: 0,
+        }
+    }
+}
+
 pub struct Service<S> {
     store: S,
     settings: Settings,
