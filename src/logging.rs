@@ -2,13 +2,36 @@
 
 use std::str::FromStr;
 
-use tracing_subscriber::filter::Targets;
+use tracing::Level;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Parses a `RUST_LOG` value: `level` or `target=level` directives, comma separated.
+/// Crates whose trace-level events carry raw request data (`lambda_runtime` logs the whole
+/// event, bearer token and ClientToken included): never logged above DEBUG, whatever `RUST_LOG` says.
+const RAW_DATA_TARGETS: [&str; 5] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "hyper",
+    "hyper_util",
+];
+
+/// Parses a `RUST_LOG` value (`level` or `target=level` directives, comma separated), capping
+/// the crates that would log secrets.
 pub fn filter(directives: &str) -> Result<Targets, tracing_subscriber::filter::ParseError> {
-    Targets::from_str(directives)
+    let targets = Targets::from_str(directives)?;
+    Ok(RAW_DATA_TARGETS.iter().fold(targets, |targets, target| {
+        let level = if targets.would_enable(target, &Level::DEBUG) {
+            LevelFilter::DEBUG
+        } else {
+            [Level::INFO, Level::WARN, Level::ERROR]
+                .into_iter()
+                .find(|level| targets.would_enable(target, level))
+                .map_or(LevelFilter::OFF, LevelFilter::from_level)
+        };
+        targets.with_target(*target, level)
+    }))
 }
 
 /// The subscriber `main` installs; tests install it too, over a buffer, to read what is logged.
@@ -25,4 +48,23 @@ where
         .with_ansi(false)
         .with_writer(writer);
     tracing_subscriber::registry().with(json).with(filter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crates_that_log_raw_events_are_capped_at_debug() {
+        let targets = filter("trace").unwrap();
+        assert!(!targets.would_enable("lambda_runtime::layers::api_response", &Level::TRACE));
+        assert!(targets.would_enable("lambda_runtime", &Level::DEBUG));
+        assert!(targets.would_enable("complete_attachment_upload", &Level::TRACE));
+        assert!(!filter("warn")
+            .unwrap()
+            .would_enable("lambda_runtime", &Level::INFO));
+        assert!(!filter("info,lambda_runtime=trace")
+            .unwrap()
+            .would_enable("lambda_runtime", &Level::TRACE));
+    }
 }

@@ -2,6 +2,7 @@
 //! the function's handler wired exactly as `main` wires it.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod runtime_api;
 pub mod server;
 
 use std::collections::HashMap;
