@@ -9,10 +9,9 @@
 //!
 //! Results go to `target/bench/lambda.json` for `scripts/bench.sh` to write up.
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+#[path = "../tests/common/runtime_api.rs"]
+mod runtime_api;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -24,10 +23,8 @@ use complete_attachment_upload::request::{
 use complete_attachment_upload::service::{Service, Settings};
 use complete_attachment_upload::store::dynamodb::{self, Tables};
 use complete_attachment_upload::store::{Completion, Connection, DynamoDbStore};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use runtime_api::{http_api_event, request_body, FunctionProcess};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 
 const BINARY: &str = "target/release/complete-attachment-upload";
 const OVERHEAD_SAMPLES: usize = 400;
@@ -99,13 +96,8 @@ async fn seed_attachment(client: &Client, connection: &Connection) -> String {
     id
 }
 
-/// An HTTP API (payload 2.0) event, as API Gateway sends it.
 fn event(token: &str, attachment_id: &str, client_token: &str) -> String {
-    let mut event: Value = serde_json::from_str(include_str!("../events/success.json")).unwrap();
-    event["headers"]["x-amz-bearer"] = json!(token);
-    event["body"] =
-        json!(json!({"AttachmentIds": [attachment_id], "ClientToken": client_token}).to_string());
-    event.to_string()
+    http_api_event(token, &request_body(attachment_id, client_token))
 }
 
 fn median(samples: &mut [Duration]) -> Duration {
@@ -179,151 +171,21 @@ async fn handler_overhead(client: &Client) -> Value {
     })
 }
 
-/// A stub of the Lambda Runtime API: hands out queued events, reports each response.
-struct RuntimeApi {
-    events: Mutex<VecDeque<(String, String)>>,
-    responses: mpsc::UnboundedSender<(String, Instant, String)>,
-}
-
-async fn runtime_api(
-    api: Arc<RuntimeApi>,
-    request: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let path = request.uri().path().to_owned();
-    if path.ends_with("/invocation/next") {
-        let next = api.events.lock().unwrap().pop_front();
-        let Some((id, body)) = next else {
-            // No more events: park the runtime until the benchmark kills the process.
-            std::future::pending::<()>().await;
-            unreachable!()
-        };
-        let deadline = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-            + 30_000;
-        let response = hyper::Response::builder()
-            .header("lambda-runtime-aws-request-id", id)
-            .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header(
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:bench",
-            )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-00000000-000000000000000000000000",
-            )
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        return Ok(response);
-    }
-    let arrived = Instant::now();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let _ = api
-        .responses
-        .send((path, arrived, String::from_utf8_lossy(&body).into_owned()));
-    Ok(hyper::Response::builder()
-        .status(202)
-        .body(Full::new(Bytes::new()))
-        .unwrap())
-}
-
-async fn serve_runtime_api(api: Arc<RuntimeApi>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let api = api.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |r| runtime_api(api.clone(), r));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    address.to_string()
-}
-
-/// Starts the release binary as Lambda would, with a clean environment.
-fn spawn_function(runtime_api: &str) -> tokio::process::Child {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
-    tokio::process::Command::new(BINARY)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-        .env("RUST_LOG", "info")
-        .env("MAX_ATTACHMENTS_PER_CONTACT", "1000000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {BINARY} (build it with `cargo build --release`): {e}"))
-}
-
-/// Runs `events` through a freshly started process; returns the time from exec to each
-/// response, the process's stdout, and its peak RSS in KiB.
 async fn run_process(events: Vec<String>) -> (Vec<Duration>, String, u64) {
-    let (sender, mut responses) = mpsc::unbounded_channel();
+    let env = [
+        ("RUST_LOG", "info"),
+        ("MAX_ATTACHMENTS_PER_CONTACT", "1000000"),
+    ];
     let count = events.len();
-    let api = Arc::new(RuntimeApi {
-        events: Mutex::new(
-            events
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| (format!("invocation-{i}"), e))
-                .collect(),
-        ),
-        responses: sender,
-    });
-    let address = serve_runtime_api(api).await;
-    let started = Instant::now();
-    let mut child = spawn_function(&address);
-    // Drain the log as it comes: a full pipe would block the function.
-    let mut stdout = child.stdout.take().unwrap();
-    let log = tokio::spawn(async move {
-        let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
-            .await
-            .map(|_| text)
-    });
+    let mut function = FunctionProcess::start(BINARY, &env, events).await;
     let mut times = Vec::new();
-    while times.len() < count {
-        let (path, arrived, body) = tokio::time::timeout(Duration::from_secs(30), responses.recv())
-            .await
-            .expect("the function answers")
-            .expect("runtime API alive");
-        assert!(
-            path.ends_with("/response"),
-            "the function reported an error on {path}: {body}"
-        );
-        let status = serde_json::from_str::<Value>(&body).unwrap()["statusCode"].clone();
-        assert_eq!(status, 200, "{body}");
-        times.push(arrived - started);
+    for _ in 0..count {
+        let (time, response) = function.next_response().await;
+        assert!(response["statusCode"].is_u64(), "{response}");
+        times.push(time);
     }
-    let pid = child.id().unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let peak_rss_kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    child.kill().await.unwrap();
-    let log = log.await.unwrap().unwrap_or_default();
-    (times, log, peak_rss_kib)
+    let peak_rss_kib = function.peak_rss_kib();
+    (times, function.stop().await, peak_rss_kib)
 }
 
 fn logged_calls(stdout: &str) -> Vec<u64> {
@@ -341,9 +203,15 @@ async fn cold_start(client: &Client) -> Value {
         let seeded = seed_connection(client).await;
         let first = seed_attachment(client, &seeded.connection).await;
         let second = seed_attachment(client, &seeded.connection).await;
+        let replayed = unique("ct");
+        // A first completion on the cold process, one on the warm process, a replay, an unknown
+        // token, a validation error: the process counts its calls for each.
         let events = vec![
             event(&seeded.token, &first, &unique("ct")),
-            event(&seeded.token, &second, &unique("ct")),
+            event(&seeded.token, &second, &replayed),
+            event(&seeded.token, &second, &replayed),
+            event(&unique("unknown-token"), &second, &unique("ct")),
+            http_api_event(&seeded.token, "{}"),
         ];
         let (times, stdout, _) = run_process(events).await;
         first_invocation.push(times[0]);
@@ -351,14 +219,14 @@ async fn cold_start(client: &Client) -> Value {
     }
     let median_first = median(&mut first_invocation);
     println!(
-        "cold start: exec → first completed invocation, median of {COLD_STARTS}: {:.2} ms; DynamoDB calls of the first and second invocation: {calls:?}",
+        "cold start: exec → first completed invocation, median of {COLD_STARTS}: {:.2} ms; DynamoDB calls (cold first completion, warm first completion, replay, unknown token, validation error): {calls:?}",
         ms(median_first)
     );
     json!({
         "runs": COLD_STARTS,
         "exec_to_first_response_median_ms": ms(median_first),
         "exec_to_first_response_min_ms": ms(first_invocation[0]),
-        "dynamodb_calls_first_then_warm": calls,
+        "dynamodb_calls_cold_warm_replay_unknown_invalid": calls,
     })
 }
 

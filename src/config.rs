@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(config.settings.max_attachments_per_contact, 100);
         assert_eq!(config.dynamodb_timeout, Duration::from_secs(3));
         assert_eq!(config.region, "eu-west-1");
-        assert_eq!(config.log_filter.to_string(), "info");
+        assert_eq!(
+            config.log_filter.default_level(),
+            Some(tracing::level_filters::LevelFilter::INFO)
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::error::Error as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
@@ -17,6 +17,8 @@ use crate::store::{Outcome, Store};
 pub const OPERATION_PATH: &str = "/participant/complete-attachment-upload";
 const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 const ERROR_TYPE_HEADER: &str = "X-Amzn-ErrorType";
+/// Time kept back from the invocation's deadline to write and post the response.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 #[error("the handler panicked: {0}")]
@@ -53,7 +55,12 @@ impl<S: Store> Handler<S> {
             return Report::without_calls(Err(error));
         }
         match request::parse(request.headers(), request.body()) {
-            Ok(parsed) => self.service.complete(&parsed, SystemTime::now()).await,
+            Ok(parsed) => {
+                let deadline = deadline(request);
+                self.service
+                    .complete(&parsed, SystemTime::now(), deadline)
+                    .await
+            }
             Err(error) => Report::without_calls(Err(error)),
         }
     }
@@ -81,6 +88,16 @@ fn route(request: &Request) -> Result<(), ApiError> {
         return Err(ApiError::MethodNotAllowed);
     }
     Ok(())
+}
+
+/// When DynamoDB work must stop so that the answer still reaches API Gateway before Lambda ends
+/// the invocation: a 500 (or a 429) in the contract's format beats Lambda's own timeout error.
+fn deadline(request: &Request) -> Option<Instant> {
+    let lambda_deadline = request.lambda_context_ref()?.deadline();
+    let remaining = lambda_deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Some(Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN))
 }
 
 /// API Gateway's request id where there is one, else Lambda's, else a fresh one.

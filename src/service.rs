@@ -1,9 +1,10 @@
 //! The domain service: authenticate the connection, then complete the attachment in one
 //! transaction, retrying only what DynamoDB says is safe to retry.
 
+use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use lru::LruCache;
 
@@ -99,12 +100,19 @@ impl<S: Store> Service<S> {
         }
     }
 
-    pub async fn complete(&self, request: &CompleteRequest, now: SystemTime) -> Report {
-        let mut dynamodb_calls = 0;
-        let result = self.run(request, now, &mut dynamodb_calls).await;
+    /// Completes the request. With a `deadline` (the invocation's, less a margin to answer in),
+    /// no DynamoDB call or retry runs past it.
+    pub async fn complete(
+        &self,
+        request: &CompleteRequest,
+        now: SystemTime,
+        deadline: Option<Instant>,
+    ) -> Report {
+        let mut budget = Budget { deadline, calls: 0 };
+        let result = self.run(request, now, &mut budget).await;
         Report {
             result,
-            dynamodb_calls,
+            dynamodb_calls: budget.calls,
         }
     }
 
@@ -112,9 +120,9 @@ impl<S: Store> Service<S> {
         &self,
         request: &CompleteRequest,
         now: SystemTime,
-        calls: &mut u32,
+        budget: &mut Budget,
     ) -> Result<Outcome, ApiError> {
-        let connection = self.authenticate(&request.token_hash, now, calls).await?;
+        let connection = self.authenticate(&request.token_hash, now, budget).await?;
         let completion = Completion {
             token_hash: &request.token_hash,
             connection: &connection,
@@ -125,7 +133,7 @@ impl<S: Store> Service<S> {
             idempotency_ttl_seconds: self.settings.idempotency_ttl_seconds,
             max_attachments_per_contact: self.settings.max_attachments_per_contact,
         };
-        let result = self.complete_with_retries(&completion, calls).await;
+        let result = self.complete_with_retries(&completion, budget).await;
         if matches!(result, Err(StoreError::ConnectionGone)) {
             self.cache().pop(&request.token_hash);
         }
@@ -136,14 +144,13 @@ impl<S: Store> Service<S> {
         &self,
         token_hash: &TokenHash,
         now: SystemTime,
-        calls: &mut u32,
+        budget: &mut Budget,
     ) -> Result<Connection, ApiError> {
         let now = epoch_seconds(now);
         if let Some(connection) = self.cached(token_hash, now) {
             return Ok(connection);
         }
-        *calls += 1;
-        match self.store.find_connection(token_hash).await {
+        match budget.call(self.store.find_connection(token_hash)).await {
             Ok(Some(connection)) if connection.is_live(now) => {
                 self.cache().put(token_hash.clone(), connection.clone());
                 Ok(connection)
@@ -175,20 +182,50 @@ impl<S: Store> Service<S> {
     async fn complete_with_retries(
         &self,
         completion: &Completion<'_>,
-        calls: &mut u32,
+        budget: &mut Budget,
     ) -> Result<Outcome, StoreError> {
         let retry = self.settings.retry;
         let mut attempt = 1;
         loop {
-            *calls += 1;
-            match self.store.complete(completion).await {
+            match budget.call(self.store.complete(completion)).await {
                 Err(StoreError::Contention) if attempt < retry.max_attempts => {
-                    tokio::time::sleep(retry.delay(attempt)).await;
+                    let delay = retry.delay(attempt);
+                    if !budget.allows(delay) {
+                        return Err(StoreError::Contention);
+                    }
+                    tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
                 result => return result,
             }
         }
+    }
+}
+
+/// What one request may spend on DynamoDB, and what it has spent.
+struct Budget {
+    deadline: Option<Instant>,
+    calls: u32,
+}
+
+impl Budget {
+    async fn call<T>(
+        &mut self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.calls += 1;
+        match self.deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), call)
+                .await
+                .unwrap_or(Err(StoreError::DeadlineExceeded)),
+            None => call.await,
+        }
+    }
+
+    /// Whether a retry after `delay` would still start before the deadline.
+    fn allows(&self, delay: Duration) -> bool {
+        self.deadline
+            .is_none_or(|deadline| Instant::now() + delay < deadline)
     }
 }
 
@@ -200,9 +237,9 @@ fn api_error(error: StoreError) -> ApiError {
         StoreError::ClientTokenReused => ApiError::Conflict(ConflictReason::ClientTokenReused),
         StoreError::QuotaExceeded => ApiError::QuotaExceeded,
         StoreError::Contention | StoreError::Throttled => ApiError::Throttling,
-        error @ (StoreError::MalformedItem(_) | StoreError::Unavailable(_)) => {
-            ApiError::internal(error)
-        }
+        error @ (StoreError::MalformedItem(_)
+        | StoreError::Unavailable(_)
+        | StoreError::DeadlineExceeded) => ApiError::internal(error),
     }
 }
 
@@ -279,8 +316,8 @@ mod tests {
     #[tokio::test]
     async fn a_warm_connection_costs_one_call_a_cold_one_two() {
         let service = service(LATER, vec![]);
-        let cold = service.complete(&request(), SystemTime::now()).await;
-        let warm = service.complete(&request(), SystemTime::now()).await;
+        let cold = service.complete(&request(), SystemTime::now(), None).await;
+        let warm = service.complete(&request(), SystemTime::now(), None).await;
         assert!(matches!(cold.result, Ok(Outcome::Completed)));
         assert_eq!((cold.dynamodb_calls, warm.dynamodb_calls), (2, 1));
         assert_eq!(service.store.lookups.load(Ordering::SeqCst), 1);
@@ -292,7 +329,7 @@ mod tests {
             LATER,
             vec![Err(StoreError::Contention), Err(StoreError::Contention)],
         );
-        let report = service.complete(&request(), SystemTime::now()).await;
+        let report = service.complete(&request(), SystemTime::now(), None).await;
         assert!(matches!(report.result, Ok(Outcome::Completed)));
         assert_eq!(report.dynamodb_calls, 1 + 3);
     }
@@ -301,7 +338,7 @@ mod tests {
     async fn persistent_contention_is_bounded_and_answers_throttling() {
         let script = (0..10).map(|_| Err(StoreError::Contention)).collect();
         let service = service(LATER, script);
-        let report = service.complete(&request(), SystemTime::now()).await;
+        let report = service.complete(&request(), SystemTime::now(), None).await;
         assert!(matches!(report.result, Err(ApiError::Throttling)));
         assert_eq!(service.store.transactions.load(Ordering::SeqCst), 3);
     }
@@ -318,7 +355,7 @@ mod tests {
             ),
         ] {
             let service = service(LATER, vec![Err(error)]);
-            let report = service.complete(&request(), SystemTime::now()).await;
+            let report = service.complete(&request(), SystemTime::now(), None).await;
             assert_eq!(report.result.unwrap_err().name(), expected);
             assert_eq!(service.store.transactions.load(Ordering::SeqCst), 1);
         }
@@ -330,10 +367,10 @@ mod tests {
             LATER,
             vec![Ok(Outcome::Completed), Err(StoreError::ConnectionGone)],
         );
-        service.complete(&request(), SystemTime::now()).await;
-        let refused = service.complete(&request(), SystemTime::now()).await;
+        service.complete(&request(), SystemTime::now(), None).await;
+        let refused = service.complete(&request(), SystemTime::now(), None).await;
         assert!(matches!(refused.result, Err(ApiError::AccessDenied)));
-        service.complete(&request(), SystemTime::now()).await;
+        service.complete(&request(), SystemTime::now(), None).await;
         assert_eq!(service.store.lookups.load(Ordering::SeqCst), 2);
     }
 
@@ -342,9 +379,9 @@ mod tests {
         let now = SystemTime::now();
         let expires_at = epoch_seconds(now) + 10;
         let service = service(expires_at, vec![]);
-        assert!(service.complete(&request(), now).await.result.is_ok());
+        assert!(service.complete(&request(), now, None).await.result.is_ok());
         let at_expiry = now + Duration::from_secs(10);
-        let report = service.complete(&request(), at_expiry).await;
+        let report = service.complete(&request(), at_expiry, None).await;
         assert!(matches!(report.result, Err(ApiError::AccessDenied)));
         assert_eq!(report.dynamodb_calls, 1, "looked up again, found expired");
     }

@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
@@ -16,6 +16,7 @@ use complete_attachment_upload::service::{RetryPolicy, Service, Settings};
 use complete_attachment_upload::store::{Completion, Connection, Outcome, Store, StoreError};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use lambda_http::RequestExt;
 use serde_json::json;
 
 const INTERNAL: &str = r#"{"Message":"An internal error occurred. Retry the request."}"#;
@@ -237,23 +238,80 @@ async fn an_unreachable_dynamodb_is_500_within_the_timeout() {
     );
 }
 
-#[tokio::test]
-async fn a_stalled_dynamodb_is_500_within_the_timeout_and_nothing_is_written() {
-    // Accepts connections and reads requests, never answers.
+/// What a proxy in front of DynamoDB Local does to one `TransactWriteItems` (other operations pass).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Pass,
+    /// Never forwards it: DynamoDB never sees the transaction.
+    StallBeforeDynamoDb,
+    /// Forwards it, lets it commit, then drops the connection instead of answering.
+    DropAnswer,
+    /// Forwards it, lets it commit, then never answers.
+    StallAfterDynamoDb,
+}
+
+/// An HTTP proxy in front of DynamoDB Local; `fault(n)` decides the fate of the n-th transaction.
+/// Returns the proxy's endpoint and the number of transactions it has seen.
+async fn proxy(fault: fn(usize) -> Fault) -> (String, Arc<AtomicUsize>) {
+    let upstream = endpoint();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let mut held = Vec::new();
         while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
+            let (client, seen, upstream) = (client.clone(), seen.clone(), upstream.clone());
+            let service = hyper::service::service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| {
+                    let (client, seen, upstream) = (client.clone(), seen.clone(), upstream.clone());
+                    async move {
+                        let (mut parts, body) = request.into_parts();
+                        let target = parts
+                            .headers
+                            .get("x-amz-target")
+                            .and_then(|t| t.to_str().ok());
+                        let action = if target.is_some_and(|t| t.ends_with("TransactWriteItems")) {
+                            fault(seen.fetch_add(1, Ordering::SeqCst))
+                        } else {
+                            Fault::Pass
+                        };
+                        if action == Fault::StallBeforeDynamoDb {
+                            std::future::pending::<()>().await;
+                        }
+                        let body = body.collect().await.unwrap().to_bytes();
+                        parts.uri = format!("{upstream}{}", parts.uri.path()).parse().unwrap();
+                        let answer = client
+                            .request(hyper::Request::from_parts(parts, Full::new(body)))
+                            .await
+                            .unwrap();
+                        let (parts, body) = answer.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        match action {
+                            Fault::DropAnswer => Err("answer lost"),
+                            Fault::StallAfterDynamoDb => std::future::pending().await,
+                            _ => Ok(hyper::Response::from_parts(parts, Full::new(body))),
+                        }
+                    }
+                },
+            );
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
         }
     });
-    let alice = Participant::connected(&unique("contact")).await;
+    (format!("http://{address}"), counter)
+}
+
+#[tokio::test]
+async fn a_transaction_that_never_reaches_dynamodb_is_500_within_the_timeout_and_writes_nothing() {
+    let contact = unique("contact");
+    let alice = Participant::connected(&contact).await;
     let attachment_id = alice.attachment().await;
-    let handler = handler_with(
-        client_for(&endpoint, Duration::from_millis(600)),
-        settings(),
-    );
+    let (proxy, transactions) = proxy(|_| Fault::StallBeforeDynamoDb).await;
+    let handler = handler_with(client_for(&proxy, Duration::from_millis(800)), settings());
 
     let started = Instant::now();
     let response = handler.handle(alice.request(&attachment_id, "t")).await;
@@ -267,74 +325,155 @@ async fn a_stalled_dynamodb_is_500_within_the_timeout_and_nothing_is_written() {
         "{:?}",
         started.elapsed()
     );
+    assert!(
+        transactions.load(Ordering::SeqCst) >= 1,
+        "the lookup passed, the transaction stalled"
+    );
     assert_eq!(attachment_status(&attachment_id).await, "IN_PROGRESS");
     assert!(alice.idempotency_record("t").await.is_none());
-}
-
-/// An HTTP proxy in front of DynamoDB Local that forwards the first `TransactWriteItems`, lets
-/// it commit, and then drops its answer, as a network fault would.
-async fn proxy_losing_first_transaction_response() -> (String, Arc<AtomicBool>) {
-    let upstream = endpoint();
-    let lost = Arc::new(AtomicBool::new(false));
-    let lost_seen = Arc::clone(&lost);
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (client, lost, upstream) = (client.clone(), lost.clone(), upstream.clone());
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |request: hyper::Request<hyper::body::Incoming>| {
-                        let (client, lost, upstream) =
-                            (client.clone(), lost.clone(), upstream.clone());
-                        async move {
-                            let (mut parts, body) = request.into_parts();
-                            let is_transaction =
-                                parts.headers.get("x-amz-target").is_some_and(|t| {
-                                    t.to_str()
-                                        .unwrap_or_default()
-                                        .ends_with("TransactWriteItems")
-                                });
-                            let body = body.collect().await.unwrap().to_bytes();
-                            parts.uri = format!("{upstream}{}", parts.uri.path()).parse().unwrap();
-                            let answer = client
-                                .request(hyper::Request::from_parts(parts, Full::new(body)))
-                                .await
-                                .unwrap();
-                            if is_transaction && !lost.swap(true, Ordering::SeqCst) {
-                                return Err::<hyper::Response<Full<Bytes>>, _>("response lost");
-                            }
-                            let (parts, body) = answer.into_parts();
-                            let body = body.collect().await.unwrap().to_bytes();
-                            Ok(hyper::Response::from_parts(parts, Full::new(body)))
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (format!("http://{address}"), lost_seen)
+    assert_eq!(completed_count(&contact).await, 0);
 }
 
 #[tokio::test]
-async fn a_committed_transaction_whose_response_is_lost_answers_200_on_the_sdk_retry() {
+async fn a_committed_transaction_whose_answer_is_lost_answers_200_on_the_sdk_retry() {
     let contact = unique("contact");
     let alice = Participant::connected(&contact).await;
     let attachment_id = alice.attachment().await;
-    let (proxy, lost) = proxy_losing_first_transaction_response().await;
+    let (proxy, transactions) = proxy(|n| {
+        if n == 0 {
+            Fault::DropAnswer
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
     let handler = handler_with(client_for(&proxy, Duration::from_secs(10)), settings());
 
     let response = handler.handle(alice.request(&attachment_id, "t")).await;
 
-    assert!(lost.load(Ordering::SeqCst), "the first answer was dropped");
+    assert_eq!(
+        transactions.load(Ordering::SeqCst),
+        2,
+        "the SDK sent it again"
+    );
     assert_eq!(status_and_type(&response), (200, None));
     assert_eq!(attachment_status(&attachment_id).await, "APPROVED");
     assert_eq!(completed_count(&contact).await, 1, "committed once");
+}
+
+#[tokio::test]
+async fn a_committed_transaction_whose_answer_stalls_answers_200_on_the_sdk_retry() {
+    let contact = unique("contact");
+    let alice = Participant::connected(&contact).await;
+    let attachment_id = alice.attachment().await;
+    let (proxy, transactions) = proxy(|n| {
+        if n == 0 {
+            Fault::StallAfterDynamoDb
+        } else {
+            Fault::Pass
+        }
+    })
+    .await;
+    // Each attempt may take half of the 2 s: the stalled one times out, the retry answers.
+    let handler = handler_with(client_for(&proxy, Duration::from_secs(2)), settings());
+
+    let response = handler.handle(alice.request(&attachment_id, "t")).await;
+
+    assert_eq!(transactions.load(Ordering::SeqCst), 2);
+    assert_eq!(status_and_type(&response), (200, None));
+    assert_eq!(completed_count(&contact).await, 1);
+}
+
+#[tokio::test]
+async fn a_commit_whose_every_answer_stalls_is_500_and_the_callers_retry_is_a_replay() {
+    // The one case where a 500 follows a write: DynamoDB committed, but no answer ever came
+    // back. The caller's SDK retries a 500 with the same ClientToken, which answers 200.
+    let contact = unique("contact");
+    let alice = Participant::connected(&contact).await;
+    let attachment_id = alice.attachment().await;
+    let (proxy, _) = proxy(|_| Fault::StallAfterDynamoDb).await;
+    let stalled = handler_with(client_for(&proxy, Duration::from_millis(800)), settings());
+
+    let first = stalled.handle(alice.request(&attachment_id, "t")).await;
+    let retry = handler().handle(alice.request(&attachment_id, "t")).await;
+
+    assert_eq!(
+        status_and_type(&first),
+        (500, Some("InternalServerException".into()))
+    );
+    assert_eq!(status_and_type(&retry), (200, None));
+    assert_eq!(completed_count(&contact).await, 1);
+}
+
+#[tokio::test]
+async fn work_stops_before_the_invocations_deadline() {
+    let alice = Participant::connected(&unique("contact")).await;
+    let attachment_id = alice.attachment().await;
+    let (proxy, _) = proxy(|_| Fault::StallBeforeDynamoDb).await;
+    // The SDK alone would wait 10 s; the invocation has 1 s.
+    let handler = handler_with(client_for(&proxy, Duration::from_secs(10)), settings());
+    let mut context = lambda_http::Context::default();
+    context.deadline = (SystemTime::now() + Duration::from_secs(1))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let request = alice
+        .request(&attachment_id, "t")
+        .with_lambda_context(context);
+
+    let started = Instant::now();
+    let response = handler.handle(request).await;
+
+    assert_eq!(
+        parts(&response),
+        (500, Some("InternalServerException".into()), INTERNAL.into())
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn conflict_retries_stop_before_the_invocations_deadline() {
+    let transaction = transactions_answering(
+        400,
+        cancelled(["None", "None", "None", "TransactionConflict"]),
+    );
+    let dynamodb = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        &[&live_connection(), &transaction],
+        |c| c.retry_config(RetryConfig::disabled())
+    );
+    let slow_backoff = Settings {
+        retry: RetryPolicy {
+            max_attempts: 100,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_millis(200),
+        },
+        ..settings()
+    };
+    let mut context = lambda_http::Context::default();
+    context.deadline = (SystemTime::now() + Duration::from_millis(900))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+
+    let response = handler_with(dynamodb, slow_backoff)
+        .handle(any_request().with_lambda_context(context))
+        .await;
+
+    assert_eq!(
+        status_and_type(&response),
+        (429, Some("ThrottlingException".into()))
+    );
+    assert!(
+        transaction.num_calls() < 10,
+        "{} attempts",
+        transaction.num_calls()
+    );
 }
 
 /// A store with a bug: it panics.
