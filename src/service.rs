@@ -238,6 +238,8 @@ fn api_error(error: StoreError) -> ApiError {
         StoreError::QuotaExceeded => ApiError::QuotaExceeded,
         StoreError::Contention | StoreError::Throttled => ApiError::Throttling,
         error @ (StoreError::MalformedItem(_)
+        | StoreError::UnexplainedCancellation(_)
+        | StoreError::InvalidRequest(_)
         | StoreError::Unavailable(_)
         | StoreError::DeadlineExceeded) => ApiError::internal(error),
     }

@@ -106,7 +106,7 @@ impl DynamoDbStore {
         let now = epoch_seconds(c.now);
         let completed_at = DateTime::from(c.now)
             .fmt(Format::DateTime)
-            .map_err(|e| StoreError::Unavailable(e.into()))?;
+            .map_err(|e| StoreError::InvalidRequest(e.into()))?;
         let participant = s(&c.connection.participant_id);
         let contact = s(&c.connection.contact_id);
         let all_old = ReturnValuesOnConditionCheckFailure::AllOld;
@@ -231,9 +231,7 @@ pub fn classify_cancellation(
     completion: &Completion<'_>,
 ) -> Result<Outcome, StoreError> {
     if reasons.len() != 4 {
-        return Err(StoreError::MalformedItem(
-            "CancellationReasons has the wrong length",
-        ));
+        return Err(StoreError::UnexplainedCancellation(codes(reasons)));
     }
     let failed = |index: usize| reasons[index].code() == Some("ConditionalCheckFailed");
     if failed(CONNECTION_ITEM) {
@@ -242,9 +240,7 @@ pub fn classify_cancellation(
     if failed(ATTACHMENT_ITEM) && !owns(reasons[ATTACHMENT_ITEM].item(), completion.connection) {
         return Err(StoreError::AttachmentNotFound);
     }
-    if let Some(transient) = reasons.iter().find_map(|r| transient_error(r.code())) {
-        return Err(transient);
-    }
+    // The caller's own record decides, whatever else collided: retrying cannot change it.
     if failed(IDEMPOTENCY_ITEM) {
         let record = reasons[IDEMPOTENCY_ITEM].item();
         return if attribute(record, REQUEST_HASH) == Some(completion.fingerprint.as_str()) {
@@ -253,15 +249,25 @@ pub fn classify_cancellation(
             Err(StoreError::ClientTokenReused)
         };
     }
+    if let Some(transient) = reasons.iter().find_map(|r| transient_error(r.code())) {
+        return Err(transient);
+    }
     if failed(ATTACHMENT_ITEM) {
         return Err(StoreError::NotInProgress);
     }
     if failed(QUOTA_ITEM) {
         return Err(StoreError::QuotaExceeded);
     }
-    Err(StoreError::MalformedItem(
-        "transaction cancelled for no known reason",
-    ))
+    Err(StoreError::UnexplainedCancellation(codes(reasons)))
+}
+
+/// The reasons' codes, for the log of a cancellation nobody expected.
+fn codes(reasons: &[CancellationReason]) -> String {
+    reasons
+        .iter()
+        .map(|r| r.code().unwrap_or("?"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn transient_error(code: Option<&str>) -> Option<StoreError> {
@@ -343,7 +349,7 @@ pub fn epoch_seconds(time: SystemTime) -> i64 {
 }
 
 fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Unavailable(error.into())
+    StoreError::InvalidRequest(error.into())
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -522,17 +528,37 @@ mod tests {
     }
 
     #[test]
-    fn unexplained_cancellations_are_internal() {
+    fn unexplained_cancellations_name_their_reasons() {
         let result = classify([
             reason(OK, &[]),
             reason("ValidationError", &[]),
             reason(OK, &[]),
             reason(OK, &[]),
         ]);
-        assert!(matches!(result, Err(StoreError::MalformedItem(_))));
+        assert!(
+            matches!(result, Err(StoreError::UnexplainedCancellation(codes)) if codes == "None,ValidationError,None,None")
+        );
         let fixture = Fixture::new();
         let short = classify_cancellation(&[reason(FAILED, &[])], &fixture.completion());
-        assert!(matches!(short, Err(StoreError::MalformedItem(_))));
+        assert!(matches!(short, Err(StoreError::UnexplainedCancellation(_))));
+    }
+
+    #[test]
+    fn the_callers_own_record_decides_even_when_another_item_collided() {
+        let result = classify([
+            reason(OK, &[]),
+            reason(FAILED, &own_attachment()),
+            reason(FAILED, &[(REQUEST_HASH, &own_record())]),
+            reason("TransactionConflict", &[]),
+        ]);
+        assert!(matches!(result, Ok(Outcome::Replayed)));
+        let result = classify([
+            reason(OK, &[]),
+            reason("TransactionConflict", &[]),
+            reason(FAILED, &[(REQUEST_HASH, "other")]),
+            reason(OK, &[]),
+        ]);
+        assert!(matches!(result, Err(StoreError::ClientTokenReused)));
     }
 
     #[test]

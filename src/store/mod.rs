@@ -70,6 +70,10 @@ pub enum StoreError {
     DeadlineExceeded,
     #[error("an item in DynamoDB is malformed: {0}")]
     MalformedItem(&'static str),
+    #[error("the transaction was cancelled for reasons no rule explains: {0}")]
+    UnexplainedCancellation(String),
+    #[error("the DynamoDB request could not be built")]
+    InvalidRequest(#[source] BoxError),
     #[error("DynamoDB call failed")]
     Unavailable(#[source] BoxError),
 }
