@@ -98,6 +98,16 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))?;
         }
+        for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"] {
+            if let Some(url) = lookup(name) {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ConfigError::Invalid {
+                        name,
+                        expected: "an http:// or https:// URL",
+                    });
+                }
+            }
+        }
         let timeout_ms: u64 = number(lookup(DYNAMODB_TIMEOUT_MS), DYNAMODB_TIMEOUT_MS, 3_000)?;
         let log_filter = logging::filter(lookup(RUST_LOG).as_deref().unwrap_or("info")).map_err(|_| {
             ConfigError::Invalid {
@@ -216,6 +226,8 @@ mod tests {
             ("ATTACHMENTS_TABLE", "no spaces allowed"),
             ("IDEMPOTENCY_TABLE", "ab"),
             ("RUST_LOG", "complete_attachment_upload=loud"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "localhost:8000"),
+            ("AWS_ENDPOINT_URL", "ftp://example.com"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();
             assert!(

@@ -50,6 +50,14 @@ where
     tracing_subscriber::registry().with(json).with(filter)
 }
 
+/// Panics are logged as one JSON line like every other event, instead of the default hook's
+/// plain text (the handler still turns them into a 500).
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|panic| {
+        tracing::error!(panic = %panic, "panicked");
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,6 +240,7 @@ fn api_error(error: StoreError) -> ApiError {
         error @ (StoreError::MalformedItem(_)
         | StoreError::UnexplainedCancellation(_)
         | StoreError::InvalidRequest(_)
+        | StoreError::TableNotFound
         | StoreError::Unavailable(_)
         | StoreError::DeadlineExceeded) => ApiError::internal(error),
     }

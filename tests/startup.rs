@@ -40,3 +40,18 @@ fn a_missing_region_stops_start_up_naming_it() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("AWS_REGION"));
 }
+
+#[test]
+fn a_connections_table_that_does_not_exist_stops_start_up_naming_it() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .expect("AWS_ENDPOINT_URL_DYNAMODB is not set: run the integration tests with `make test`");
+    let (code, stderr) = start(&[
+        ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+        ("CONNECTIONS_TABLE", "no-such-table"),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("CONNECTIONS_TABLE") && stderr.contains("no-such-table"),
+        "{stderr}"
+    );
+}

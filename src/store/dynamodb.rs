@@ -301,6 +301,7 @@ where
             | "ThrottlingException"
             | "RequestLimitExceeded",
         ) => StoreError::Throttled,
+        Some("ResourceNotFoundException") => StoreError::TableNotFound,
         _ => StoreError::Unavailable(error.into()),
     }
 }

@@ -66,6 +66,8 @@ pub enum StoreError {
     /// DynamoDB still throttled after the SDK's own retries.
     #[error("DynamoDB throttled the request")]
     Throttled,
+    #[error("the table does not exist")]
+    TableNotFound,
     #[error("DynamoDB did not answer before the invocation's deadline")]
     DeadlineExceeded,
     #[error("an item in DynamoDB is malformed: {0}")]
