@@ -29,7 +29,8 @@ build:
 # Needs AWS credentials; not part of the tests.
 deploy:
 	@scripts/install.sh lambda sam
-	PATH="$(CURDIR)/.cache/venv-lambda/bin:$(CURDIR)/.cache/venv-sam/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build
+	PATH="$(CURDIR)/.cache/venv-lambda/bin:$(CURDIR)/.cache/venv-sam/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
+	  SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 sam build
 	PATH="$(CURDIR)/.cache/venv-sam/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam deploy --guided
 
 bench:

@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   start)
     port=$2 pidfile=$3
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port is already taken: stop what listens there, or set AWS_ENDPOINT_URL_DYNAMODB to use it" >&2
+      exit 1
+    fi
     scripts/install.sh dynamodb
     emulator=.cache/dynamodb-local/package/emulator
     # -sharedDb: every client sees the same tables, whatever credentials and region it signs with.

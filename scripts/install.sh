@@ -12,6 +12,7 @@ mkdir -p "$CACHE"
 DDB_SIMULATOR_VERSION=2.9.30
 CARGO_LAMBDA_VERSION=1.9.2
 SAM_CLI_VERSION=1.170.0
+CFN_LINT_VERSION=1.58.0
 SCHEMATHESIS_VERSION=4.32.5
 BOTO3_VERSION=1.44.8
 
@@ -24,28 +25,35 @@ venv() { # venv NAME: a virtualenv per tool set, so versions never fight
 install_dynamodb() {
   local dir="$CACHE/dynamodb-local"
   # Only the package's tarball is needed (the jar and its native libraries), not its Node dependencies.
-  if [ ! -f "$dir/package/emulator/DynamoDBLocal.jar" ]; then
-    rm -rf "$dir" && mkdir -p "$dir"
-    (cd "$dir" && npm pack --silent "amplify-dynamodb-simulator@$DDB_SIMULATOR_VERSION" >/dev/null \
-      && tar xzf amplify-dynamodb-simulator-*.tgz && rm -f amplify-dynamodb-simulator-*.tgz)
-  fi
+  [ -f "$dir/.installed-$DDB_SIMULATOR_VERSION" ] && return
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm pack --silent "amplify-dynamodb-simulator@$DDB_SIMULATOR_VERSION" >/dev/null \
+    && tar xzf amplify-dynamodb-simulator-*.tgz && rm -f amplify-dynamodb-simulator-*.tgz)
+  touch "$dir/.installed-$DDB_SIMULATOR_VERSION"
 }
 
 install_lambda() {
   local v; v=$(venv lambda)
-  [ -x "$v/bin/cargo-lambda" ] || "$v/bin/pip" install --quiet "cargo-lambda==$CARGO_LAMBDA_VERSION"
+  local marker="$v/.installed-$CARGO_LAMBDA_VERSION"
+  [ -f "$marker" ] && return
+  "$v/bin/pip" install --quiet "cargo-lambda==$CARGO_LAMBDA_VERSION"
+  touch "$marker"
 }
 
 install_sam() {
   local v; v=$(venv sam)
-  [ -x "$v/bin/sam" ] && [ -x "$v/bin/cfn-lint" ] || "$v/bin/pip" install --quiet "aws-sam-cli==$SAM_CLI_VERSION" cfn-lint
+  local marker="$v/.installed-$SAM_CLI_VERSION-$CFN_LINT_VERSION"
+  [ -f "$marker" ] && return
+  "$v/bin/pip" install --quiet "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+  touch "$marker"
 }
 
 install_apitests() {
   local v; v=$(venv apitests)
-  [ -x "$v/bin/st" ] && [ -f "$v/.boto3-$BOTO3_VERSION" ] && return
+  local marker="$v/.installed-$SCHEMATHESIS_VERSION-$BOTO3_VERSION"
+  [ -f "$marker" ] && return
   "$v/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" "boto3==$BOTO3_VERSION"
-  touch "$v/.boto3-$BOTO3_VERSION"
+  touch "$marker"
 }
 
 for what in "$@"; do "install_$what"; done

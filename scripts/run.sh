@@ -23,9 +23,11 @@ scripts/install.sh lambda dynamodb
 export PATH="$PWD/.cache/venv-lambda/bin:$PATH"
 
 pids=()
+env_file=
 cleanup() {
   trap - EXIT INT TERM
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -n "$env_file" ] && rm -f "$env_file"
   scripts/dynamodb-local.sh stop .cache/run-dynamodb.pid
 }
 trap cleanup EXIT
@@ -41,8 +43,9 @@ fi
 scripts/tables.sh create
 scripts/tables.sh seed "$DEMO_TOKEN" "$DEMO_ATTACHMENT" demo-attachment-rest
 
-env_file=.cache/run.env
-: >"$env_file"
+# The function's environment, credentials included: a private file, removed on exit.
+env_file=$(mktemp)
+chmod 600 "$env_file"
 for name in CONNECTIONS_TABLE ATTACHMENTS_TABLE IDEMPOTENCY_TABLE MAX_ATTACHMENTS_PER_CONTACT \
   IDEMPOTENCY_TTL_SECONDS RUST_LOG DYNAMODB_TIMEOUT_MS AWS_ENDPOINT_URL_DYNAMODB AWS_REGION \
   AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; do
@@ -53,7 +56,12 @@ echo "Building and serving the function on http://127.0.0.1:$PORT ..."
 cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file "$env_file" &
 pids+=($!)
 cargo build --quiet # the same build cargo lambda watch runs; ready when it is
-until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do sleep 0.5; done
+for _ in $(seq 1 120); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "cargo lambda watch exited" >&2; exit 1; }
+  sleep 0.5
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { echo "nothing answers on port $PORT after 60 s" >&2; exit 1; }
 
 cat <<MSG
 

@@ -2,7 +2,8 @@
 # Creates the three tables (if missing) on the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB, and with
 # `seed`, a demo connection and an IN_PROGRESS demo attachment.
 #   scripts/tables.sh create
-#   scripts/tables.sh seed TOKEN ATTACHMENT_ID...   (re-seeding resets the attachments to IN_PROGRESS)
+#   scripts/tables.sh seed TOKEN ATTACHMENT_ID...   (re-seeding resets the demo: attachments
+#                                                    IN_PROGRESS, quota and demo ClientTokens forgotten)
 # Table names from CONNECTIONS_TABLE, ATTACHMENTS_TABLE, IDEMPOTENCY_TABLE (defaults as the function's).
 set -euo pipefail
 
@@ -53,8 +54,13 @@ case "${1:-}" in
     ddb PutItem "{\"TableName\": \"$connections\", \"Item\": {
       \"TokenHash\": {\"S\": \"$hash\"}, \"ParticipantId\": {\"S\": \"demo-participant\"},
       \"ContactId\": {\"S\": \"demo-contact\"}, \"ExpiresAt\": {\"N\": \"$expires\"}}}" >/dev/null
-    # The demo contact starts with its whole quota again.
-    ddb DeleteItem "{\"TableName\": \"$idempotency\", \"Key\": {\"IdempotencyKey\": {\"S\": \"QUOTA#demo-contact\"}}}" >/dev/null
+    # The demo starts afresh: the contact's whole quota, and no memory of the ClientTokens the
+    # README and events/ use, so that the printed curl line answers 200 and then 409 again.
+    for key in QUOTA#demo-contact $(for client_token in demo-1 demo-2 demo-3 rest-1; do
+      echo "IDEMPOTENCY#demo-participant#$(printf '%s' "$client_token" | sha256sum | cut -d' ' -f1)"
+    done); do
+      ddb DeleteItem "{\"TableName\": \"$idempotency\", \"Key\": {\"IdempotencyKey\": {\"S\": \"$key\"}}}" >/dev/null
+    done
     for attachment in "$@"; do
       ddb PutItem "{\"TableName\": \"$attachments\", \"Item\": {
         \"AttachmentId\": {\"S\": \"$attachment\"}, \"ParticipantId\": {\"S\": \"demo-participant\"},

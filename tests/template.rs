@@ -46,18 +46,21 @@ fn the_function_is_a_cargo_lambda_arm64_bootstrap() {
 }
 
 #[test]
-fn the_route_is_the_operations() {
+fn the_operations_route_and_every_other_request_reach_the_function() {
     let template = template();
-    let events = resource(&template, "CompleteAttachmentUploadFunction")["Properties"]["Events"]
-        .as_mapping()
-        .unwrap();
-    assert_eq!(events.len(), 1);
-    let event = events.values().next().unwrap();
-    assert_eq!(event["Type"], "HttpApi");
-    assert_eq!(event["Properties"]["Method"], "POST");
-    assert_eq!(event["Properties"]["Path"], OPERATION_PATH);
+    let events = &resource(&template, "CompleteAttachmentUploadFunction")["Properties"]["Events"];
+    assert_eq!(events.as_mapping().unwrap().len(), 2);
+    let operation = &events["CompleteAttachmentUpload"];
+    assert_eq!(operation["Type"], "HttpApi");
+    assert_eq!(operation["Properties"]["Method"], "POST");
+    assert_eq!(operation["Properties"]["Path"], OPERATION_PATH);
     // The fixture tests replay events in this payload format.
-    assert_eq!(event["Properties"]["PayloadFormatVersion"], "2.0");
+    assert_eq!(operation["Properties"]["PayloadFormatVersion"], "2.0");
+    // Everything else too, so that the function answers 404/405 in the contract's format.
+    let unmatched = &events["Unmatched"];
+    assert_eq!(unmatched["Type"], "HttpApi");
+    assert_eq!(unmatched["Properties"]["Method"], "ANY");
+    assert_eq!(unmatched["Properties"]["Path"], "$default");
 }
 
 #[test]
