@@ -8,66 +8,40 @@ use std::process::Command;
 
 use common::*;
 
+const INVALID: Option<&str> = Some("ValidationException");
+const DENIED: Option<&str> = Some("AccessDeniedException");
+const CONFLICT: Option<&str> = Some("ConflictException");
+const UNKNOWN: Option<&str> = Some("UnknownOperationException");
+const NOT_ALLOWED: Option<&str> = Some("MethodNotAllowedException");
+
 /// (event, status, X-Amzn-ErrorType), in the order they run.
 const EXPECTED: &[(&str, u16, Option<&str>)] = &[
     ("success", 200, None),
     ("replay", 200, None),
-    ("conflict-new-client-token", 409, Some("ConflictException")),
-    ("missing-header", 400, Some("ValidationException")),
-    ("empty-header", 400, Some("ValidationException")),
-    ("unknown-token", 403, Some("AccessDeniedException")),
-    ("unknown-attachment", 403, Some("AccessDeniedException")),
-    ("validation-long-header", 400, Some("ValidationException")),
-    ("validation-body-not-json", 400, Some("ValidationException")),
-    ("validation-body-not-an-object", 400, Some("ValidationException")),
-    ("validation-body-too-large", 400, Some("ValidationException")),
-    ("validation-attachment-id-not-a-string", 400, Some("ValidationException")),
-    ("validation-client-token-not-a-string", 400, Some("ValidationException")),
-    (
-        "validation-missing-attachment-ids",
-        400,
-        Some("ValidationException"),
-    ),
-    (
-        "validation-empty-attachment-ids",
-        400,
-        Some("ValidationException"),
-    ),
-    (
-        "validation-two-attachment-ids",
-        400,
-        Some("ValidationException"),
-    ),
-    (
-        "validation-empty-attachment-id",
-        400,
-        Some("ValidationException"),
-    ),
-    (
-        "validation-long-attachment-id",
-        400,
-        Some("ValidationException"),
-    ),
-    (
-        "validation-missing-client-token",
-        400,
-        Some("ValidationException"),
-    ),
-    (
-        "validation-empty-client-token",
-        400,
-        Some("ValidationException"),
-    ),
-    (
-        "validation-long-client-token",
-        400,
-        Some("ValidationException"),
-    ),
-    ("wrong-path", 404, Some("UnknownOperationException")),
-    ("wrong-method", 405, Some("MethodNotAllowedException")),
+    ("conflict-new-client-token", 409, CONFLICT),
+    ("missing-header", 400, INVALID),
+    ("empty-header", 400, INVALID),
+    ("unknown-token", 403, DENIED),
+    ("unknown-attachment", 403, DENIED),
+    ("validation-long-header", 400, INVALID),
+    ("validation-body-not-json", 400, INVALID),
+    ("validation-body-not-an-object", 400, INVALID),
+    ("validation-body-too-large", 400, INVALID),
+    ("validation-attachment-id-not-a-string", 400, INVALID),
+    ("validation-client-token-not-a-string", 400, INVALID),
+    ("validation-missing-attachment-ids", 400, INVALID),
+    ("validation-empty-attachment-ids", 400, INVALID),
+    ("validation-two-attachment-ids", 400, INVALID),
+    ("validation-empty-attachment-id", 400, INVALID),
+    ("validation-long-attachment-id", 400, INVALID),
+    ("validation-missing-client-token", 400, INVALID),
+    ("validation-empty-client-token", 400, INVALID),
+    ("validation-long-client-token", 400, INVALID),
+    ("wrong-path", 404, UNKNOWN),
+    ("wrong-method", 405, NOT_ALLOWED),
     ("rest-api-success", 200, None),
     ("rest-api-base64-replay", 200, None),
-    ("rest-api-missing-header", 400, Some("ValidationException")),
+    ("rest-api-missing-header", 400, INVALID),
 ];
 
 /// Seeds what `make run` seeds, with the same script: a fresh demo every time.
