@@ -22,5 +22,5 @@ step "schemathesis and boto3 (PyPI) for the API tests"
 scripts/install.sh apitests
 export APITESTS_VENV="$PWD/.cache/venv-apitests"
 
-step "cargo test (unit, fixture and integration tests) against a DynamoDB Local of its own"
-scripts/with-dynamodb.sh cargo test --all-targets
+step "cargo test (unit, fixture and integration tests), then a smoke test of make run, against a DynamoDB Local of its own"
+scripts/with-dynamodb.sh bash -c 'cargo test --all-targets && scripts/smoke-run.sh'

@@ -92,12 +92,15 @@ fn route(request: &Request) -> Result<(), ApiError> {
 
 /// When DynamoDB work must stop so that the answer still reaches API Gateway before Lambda ends
 /// the invocation: a 500 (or a 429) in the contract's format beats Lambda's own timeout error.
+/// A deadline that leaves no time at all is not one Lambda would give (local emulators send
+/// such values): it is ignored, and the SDK's own timeouts bound the work.
 fn deadline(request: &Request) -> Option<Instant> {
     let lambda_deadline = request.lambda_context_ref()?.deadline();
-    let remaining = lambda_deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Some(Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN))
+    let remaining = lambda_deadline.duration_since(SystemTime::now()).ok()?;
+    let usable = remaining
+        .checked_sub(DEADLINE_MARGIN)
+        .filter(|d| !d.is_zero())?;
+    Some(Instant::now() + usable)
 }
 
 /// API Gateway's request id where there is one, else Lambda's, else a fresh one.
@@ -198,4 +201,34 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    fn with_deadline(deadline: SystemTime) -> Request {
+        let mut context = lambda_http::Context::default();
+        context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        Request::default().with_lambda_context(context)
+    }
+
+    #[test]
+    fn work_stops_a_margin_before_the_invocations_deadline() {
+        let deadline = deadline(&with_deadline(SystemTime::now() + Duration::from_secs(10)));
+        let left = deadline.unwrap() - Instant::now();
+        assert!(
+            left <= Duration::from_secs(10) - DEADLINE_MARGIN,
+            "{left:?}"
+        );
+        assert!(left > Duration::from_secs(9), "{left:?}");
+    }
+
+    #[test]
+    fn no_context_or_a_deadline_without_time_left_sets_no_deadline() {
+        assert!(deadline(&Request::default()).is_none());
+        assert!(deadline(&with_deadline(UNIX_EPOCH)).is_none());
+        assert!(deadline(&with_deadline(SystemTime::now() + DEADLINE_MARGIN / 2)).is_none());
+    }
 }
