@@ -16,10 +16,15 @@ CFN_LINT_VERSION=1.58.0
 SCHEMATHESIS_VERSION=4.32.5
 BOTO3_VERSION=1.44.8
 
-venv() { # venv NAME: a virtualenv per tool set, so versions never fight
+pip_install() { # pip_install NAME PACKAGE==VERSION...: a virtualenv per tool set, so versions never fight
   local dir="$CACHE/venv-$1"
+  shift
+  local marker
+  marker="$dir/.installed-$(echo "$*" | tr ' =' '_-')"
+  [ -f "$marker" ] && return
   [ -x "$dir/bin/pip" ] || python3 -m venv "$dir"
-  echo "$dir"
+  "$dir/bin/pip" install --quiet "$@"
+  touch "$marker"
 }
 
 install_dynamodb() {
@@ -32,28 +37,8 @@ install_dynamodb() {
   touch "$dir/.installed-$DDB_SIMULATOR_VERSION"
 }
 
-install_lambda() {
-  local v; v=$(venv lambda)
-  local marker="$v/.installed-$CARGO_LAMBDA_VERSION"
-  [ -f "$marker" ] && return
-  "$v/bin/pip" install --quiet "cargo-lambda==$CARGO_LAMBDA_VERSION"
-  touch "$marker"
-}
-
-install_sam() {
-  local v; v=$(venv sam)
-  local marker="$v/.installed-$SAM_CLI_VERSION-$CFN_LINT_VERSION"
-  [ -f "$marker" ] && return
-  "$v/bin/pip" install --quiet "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION"
-  touch "$marker"
-}
-
-install_apitests() {
-  local v; v=$(venv apitests)
-  local marker="$v/.installed-$SCHEMATHESIS_VERSION-$BOTO3_VERSION"
-  [ -f "$marker" ] && return
-  "$v/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" "boto3==$BOTO3_VERSION"
-  touch "$marker"
-}
+install_lambda() { pip_install lambda "cargo-lambda==$CARGO_LAMBDA_VERSION"; }
+install_sam() { pip_install sam "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION"; }
+install_apitests() { pip_install apitests "schemathesis==$SCHEMATHESIS_VERSION" "boto3==$BOTO3_VERSION"; }
 
 for what in "$@"; do "install_$what"; done

@@ -238,6 +238,16 @@ async fn an_unreachable_dynamodb_is_500_within_the_timeout() {
     );
 }
 
+/// A Lambda context whose invocation ends `left` from now.
+fn invocation_ending_in(left: Duration) -> lambda_http::Context {
+    let mut context = lambda_http::Context::default();
+    context.deadline = (SystemTime::now() + left)
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context
+}
+
 /// What a proxy in front of DynamoDB Local does to one `TransactWriteItems` (other operations pass).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fault {
@@ -335,53 +345,42 @@ async fn a_transaction_that_never_reaches_dynamodb_is_500_within_the_timeout_and
 }
 
 #[tokio::test]
-async fn a_committed_transaction_whose_answer_is_lost_answers_200_on_the_sdk_retry() {
-    let contact = unique("contact");
-    let alice = Participant::connected(&contact).await;
-    let attachment_id = alice.attachment().await;
-    let (proxy, transactions) = proxy(|n| {
-        if n == 0 {
-            Fault::DropAnswer
-        } else {
-            Fault::Pass
-        }
-    })
-    .await;
-    let handler = handler_with(client_for(&proxy, Duration::from_secs(10)), settings());
+async fn a_committed_transaction_whose_answer_is_lost_or_late_answers_200_on_the_sdk_retry() {
+    let faults: [fn(usize) -> Fault; 2] = [
+        |n| {
+            if n == 0 {
+                Fault::DropAnswer
+            } else {
+                Fault::Pass
+            }
+        },
+        |n| {
+            if n == 0 {
+                Fault::StallAfterDynamoDb
+            } else {
+                Fault::Pass
+            }
+        },
+    ];
+    for fault in faults {
+        let contact = unique("contact");
+        let alice = Participant::connected(&contact).await;
+        let attachment_id = alice.attachment().await;
+        let (proxy, transactions) = proxy(fault).await;
+        // Each attempt may take half of the 2 s: a stalled one times out, the retry answers.
+        let handler = handler_with(client_for(&proxy, Duration::from_secs(2)), settings());
 
-    let response = handler.handle(alice.request(&attachment_id, "t")).await;
+        let response = handler.handle(alice.request(&attachment_id, "t")).await;
 
-    assert_eq!(
-        transactions.load(Ordering::SeqCst),
-        2,
-        "the SDK sent it again"
-    );
-    assert_eq!(status_and_type(&response), (200, None));
-    assert_eq!(attachment_status(&attachment_id).await, "APPROVED");
-    assert_eq!(completed_count(&contact).await, 1, "committed once");
-}
-
-#[tokio::test]
-async fn a_committed_transaction_whose_answer_stalls_answers_200_on_the_sdk_retry() {
-    let contact = unique("contact");
-    let alice = Participant::connected(&contact).await;
-    let attachment_id = alice.attachment().await;
-    let (proxy, transactions) = proxy(|n| {
-        if n == 0 {
-            Fault::StallAfterDynamoDb
-        } else {
-            Fault::Pass
-        }
-    })
-    .await;
-    // Each attempt may take half of the 2 s: the stalled one times out, the retry answers.
-    let handler = handler_with(client_for(&proxy, Duration::from_secs(2)), settings());
-
-    let response = handler.handle(alice.request(&attachment_id, "t")).await;
-
-    assert_eq!(transactions.load(Ordering::SeqCst), 2);
-    assert_eq!(status_and_type(&response), (200, None));
-    assert_eq!(completed_count(&contact).await, 1);
+        assert_eq!(
+            transactions.load(Ordering::SeqCst),
+            2,
+            "the SDK sent it again"
+        );
+        assert_eq!(status_and_type(&response), (200, None));
+        assert_eq!(attachment_status(&attachment_id).await, "APPROVED");
+        assert_eq!(completed_count(&contact).await, 1, "committed once");
+    }
 }
 
 #[tokio::test]
@@ -412,11 +411,7 @@ async fn work_stops_before_the_invocations_deadline() {
     let (proxy, _) = proxy(|_| Fault::StallBeforeDynamoDb).await;
     // The SDK alone would wait 10 s; the invocation has 1 s.
     let handler = handler_with(client_for(&proxy, Duration::from_secs(10)), settings());
-    let mut context = lambda_http::Context::default();
-    context.deadline = (SystemTime::now() + Duration::from_secs(1))
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let context = invocation_ending_in(Duration::from_secs(1));
     let request = alice
         .request(&attachment_id, "t")
         .with_lambda_context(context);
@@ -455,11 +450,7 @@ async fn conflict_retries_stop_before_the_invocations_deadline() {
         },
         ..settings()
     };
-    let mut context = lambda_http::Context::default();
-    context.deadline = (SystemTime::now() + Duration::from_millis(900))
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let context = invocation_ending_in(Duration::from_millis(900));
 
     let response = handler_with(dynamodb, slow_backoff)
         .handle(any_request().with_lambda_context(context))
