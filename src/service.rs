@@ -10,8 +10,7 @@ use lru::LruCache;
 
 use crate::error::{ApiError, ConflictReason};
 use crate::request::{CompleteRequest, TokenHash};
-use crate::store::dynamodb::epoch_seconds;
-use crate::store::{Completion, Connection, Outcome, Store, StoreError};
+use crate::store::{epoch_seconds, Completion, Connection, Outcome, Store, StoreError};
 
 /// How many connections a warm container remembers (about 200 bytes each).
 const CONNECTION_CACHE_CAPACITY: NonZeroUsize = match NonZeroUsize::new(4096) {

@@ -8,7 +8,7 @@
 //!   `QUOTA#<ContactId>` → `CompletedCount`, the contact's quota counter.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::date_time::{DateTime, Format};
 
-use super::{Completion, Connection, Outcome, Store, StoreError};
+use super::{epoch_seconds, Completion, Connection, Outcome, Store, StoreError};
 use crate::request::TokenHash;
 
 pub const TOKEN_HASH: &str = "TokenHash";
@@ -344,11 +344,6 @@ fn quota_key(contact_id: &str) -> String {
     format!("QUOTA#{contact_id}")
 }
 
-pub fn epoch_seconds(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::InvalidRequest(error.into())
 }
@@ -363,6 +358,8 @@ fn n(value: impl ToString) -> AttributeValue {
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
     use crate::request::{AttachmentId, ClientTokenHash, RequestFingerprint};
 

@@ -3,13 +3,19 @@
 pub mod dynamodb;
 
 use std::future::Future;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::request::{AttachmentId, ClientTokenHash, RequestFingerprint, TokenHash};
 
 pub use dynamodb::DynamoDbStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Whole seconds since the Unix epoch, as DynamoDB's TTL attributes count them.
+pub fn epoch_seconds(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
 /// A participant's connection, as found by the hash of its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
