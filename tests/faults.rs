@@ -21,6 +21,19 @@ use serde_json::json;
 
 const INTERNAL: &str = r#"{"Message":"An internal error occurred. Retry the request."}"#;
 
+/// A generic 500, answered within `limit` of `started`.
+fn assert_internal_within(
+    response: &lambda_http::Response<lambda_http::Body>,
+    started: Instant,
+    limit: Duration,
+) {
+    assert_eq!(
+        parts(response),
+        (500, Some("InternalServerException".into()), INTERNAL.into())
+    );
+    assert!(started.elapsed() < limit, "{:?}", started.elapsed());
+}
+
 fn fast_retries() -> Settings {
     Settings {
         retry: RetryPolicy {
@@ -227,15 +240,7 @@ async fn an_unreachable_dynamodb_is_500_within_the_timeout() {
     let started = Instant::now();
     let response = handler.handle(any_request()).await;
 
-    assert_eq!(
-        parts(&response),
-        (500, Some("InternalServerException".into()), INTERNAL.into())
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_internal_within(&response, started, Duration::from_secs(3));
 }
 
 /// A Lambda context whose invocation ends `left` from now.
@@ -326,15 +331,7 @@ async fn a_transaction_that_never_reaches_dynamodb_is_500_within_the_timeout_and
     let started = Instant::now();
     let response = handler.handle(alice.request(&attachment_id, "t")).await;
 
-    assert_eq!(
-        parts(&response),
-        (500, Some("InternalServerException".into()), INTERNAL.into())
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_internal_within(&response, started, Duration::from_secs(3));
     assert!(
         transactions.load(Ordering::SeqCst) >= 1,
         "the lookup passed, the transaction stalled"
@@ -419,15 +416,7 @@ async fn work_stops_before_the_invocations_deadline() {
     let started = Instant::now();
     let response = handler.handle(request).await;
 
-    assert_eq!(
-        parts(&response),
-        (500, Some("InternalServerException".into()), INTERNAL.into())
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_internal_within(&response, started, Duration::from_secs(1));
 }
 
 #[tokio::test]
