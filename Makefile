@@ -2,12 +2,16 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# `$(use_venv) NAME... && COMMAND`: COMMAND finds the tools of .cache/venv-NAME first (scripts/lib.sh).
+use_venv := source scripts/lib.sh && use_venv
+
 .PHONY: help run test invoke build deploy bench
 
 help:
-	@echo "make run     serve the function on http://127.0.0.1:9000 with DynamoDB Local and demo data"
-	@echo "make test    formatting, clippy, unit and integration tests (starts its own DynamoDB Local)"
-	@echo "make invoke EVENT=events/<name>.json   send a sample event to a running 'make run'"
+	@echo "make run     serve the function on http://127.0.0.1:9000 (PORT=... for another port) with DynamoDB Local"
+	@echo "             on 127.0.0.1:8000, a local S3 (SeaweedFS) on 127.0.0.1:8333 and demo data"
+	@echo "make test    formatting, clippy, unit and integration tests (start their own DynamoDB Local and S3)"
+	@echo "make invoke EVENT=events/<name>.json [PORT=9000]   send a sample event to a running 'make run'"
 	@echo "make build   release bootstrap for arm64 (cargo lambda build --release --arm64)"
 	@echo "make bench   benchmarks (handler overhead, cold start, CPU path, size, memory) → BENCHMARKS.md"
 	@echo "make deploy  sam build && sam deploy --guided (needs AWS credentials)"
@@ -18,10 +22,12 @@ run:
 test:
 	@scripts/test.sh
 
+# PORT, from the command line or the environment, as for `make run`.
 invoke:
+	@[ -n "$(EVENT)" ] || { echo "usage: make invoke EVENT=events/<name>.json [PORT=9000]" >&2; exit 2; }
 	@scripts/install.sh lambda
-	@PATH="$(CURDIR)/.cache/venv-lambda/bin:$$PATH" cargo lambda invoke complete-attachment-upload \
-	  --invoke-address 127.0.0.1 --invoke-port 9000 --data-file "$(EVENT)"
+	@$(use_venv) lambda && cargo lambda invoke connect-attachments \
+	  --invoke-address 127.0.0.1 --invoke-port "$${PORT:-$$FUNCTION_PORT_DEFAULT}" --data-file "$(EVENT)"
 
 build:
 	@scripts/build.sh
@@ -29,9 +35,8 @@ build:
 # Needs AWS credentials; not part of the tests.
 deploy:
 	@scripts/install.sh lambda sam
-	PATH="$(CURDIR)/.cache/venv-lambda/bin:$(CURDIR)/.cache/venv-sam/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
-	  SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 sam build
-	PATH="$(CURDIR)/.cache/venv-sam/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam deploy --guided
+	$(use_venv) lambda sam && SAM_CLI_TELEMETRY=0 SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 sam build
+	$(use_venv) sam && SAM_CLI_TELEMETRY=0 sam deploy --guided
 
 bench:
 	@scripts/bench.sh

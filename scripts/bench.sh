@@ -4,9 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "==> release build of the function (for the cold-start and memory runs)"
-cargo build --release --bin complete-attachment-upload
+cargo build --release --bin connect-attachments
 echo "==> handler overhead, cold start, peak RSS (against DynamoDB Local)"
-scripts/with-dynamodb.sh cargo bench --bench lambda
+scripts/with-services.sh cargo bench --bench lambda
 echo "==> CPU path (criterion)"
 cargo bench --bench cpu
 echo "==> arm64 release bootstrap"

@@ -2,11 +2,13 @@
 # `make build`: the release `bootstrap` for Lambda on arm64 (Graviton), cross-compiled with
 # cargo-lambda and zig (both from PyPI); prints where it is and its size.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 scripts/install.sh lambda
-export PATH="$PWD/.cache/venv-lambda/bin:$PATH"
+use_venv lambda
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 cargo lambda build --release --arm64
-binary=target/lambda/complete-attachment-upload/bootstrap
+binary=target/lambda/connect-attachments/bootstrap
 file "$binary" 2>/dev/null || true
 echo "$binary: $(stat -c %s "$binary") bytes ($(du -h "$binary" | cut -f1))"

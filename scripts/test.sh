@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# `make test`: every check, from formatting to the integration tests against a DynamoDB Local
-# that this script starts on a free port and stops at the end.
+# `make test`: every check, from formatting to the integration tests against a DynamoDB Local and a
+# local S3 server that this script starts on free ports and stops at the end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "template.yaml: cfn-lint and sam validate --lint"
 scripts/install.sh sam
-export SAM_CLI_TELEMETRY=0
-PATH="$PWD/.cache/venv-sam/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 cfn-lint template.yaml
-PATH="$PWD/.cache/venv-sam/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 sam validate --lint
+export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
+(use_venv sam && cfn-lint template.yaml && sam validate --lint)
 
-step "schemathesis and boto3 (PyPI) for the API tests"
-scripts/install.sh apitests
-export APITESTS_VENV="$PWD/.cache/venv-apitests"
+step "the local services and API-test tools (DynamoDB Local, SeaweedFS, cargo-lambda, schemathesis, boto3)"
+scripts/install.sh dynamodb s3 lambda apitests
+export APITESTS_VENV="$VENV_DIR/venv-apitests"
 
-step "cargo test (unit, fixture and integration tests), then a smoke test of make run, against a DynamoDB Local of its own"
-scripts/with-dynamodb.sh bash -c 'cargo test --all-targets && scripts/smoke-run.sh'
+step "cargo test (unit and integration tests), then a smoke test of make run, against services of their own"
+scripts/with-services.sh bash -c 'cargo test --workspace --all-targets && scripts/smoke-run.sh'

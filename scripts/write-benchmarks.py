@@ -19,7 +19,7 @@ first_us = criterion_median_us("handler_first_completion")
 replay_us = criterion_median_us("handler_replay")
 sdk_us = criterion_median_us("handler_with_sdk_pipeline")
 parse_us = criterion_median_us("parse_and_validate")
-binary = root / "target/lambda/complete-attachment-upload/bootstrap"
+binary = root / "target/lambda/connect-attachments/bootstrap"
 size = binary.stat().st_size
 
 overhead = lam["handler_overhead"]

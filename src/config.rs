@@ -6,8 +6,9 @@ use std::time::Duration;
 use tracing_subscriber::filter::Targets;
 
 use crate::logging;
-use crate::service::Settings;
-use crate::store::dynamodb::Tables;
+use crate::schema::Tables;
+use crate::service::{Settings, Uploads};
+use crate::store::Limits;
 
 pub const CONNECTIONS_TABLE: &str = "CONNECTIONS_TABLE";
 pub const ATTACHMENTS_TABLE: &str = "ATTACHMENTS_TABLE";
@@ -15,26 +16,47 @@ pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
 pub const IDEMPOTENCY_TTL_SECONDS: &str = "IDEMPOTENCY_TTL_SECONDS";
 pub const MAX_ATTACHMENTS_PER_CONTACT: &str = "MAX_ATTACHMENTS_PER_CONTACT";
 pub const DYNAMODB_TIMEOUT_MS: &str = "DYNAMODB_TIMEOUT_MS";
+pub const ATTACHMENTS_BUCKET: &str = "ATTACHMENTS_BUCKET";
+pub const MAX_ATTACHMENT_SIZE_BYTES: &str = "MAX_ATTACHMENT_SIZE_BYTES";
+pub const ALLOWED_CONTENT_TYPES: &str = "ALLOWED_CONTENT_TYPES";
+pub const UPLOAD_URL_TTL_SECONDS: &str = "UPLOAD_URL_TTL_SECONDS";
+pub const PENDING_ATTACHMENT_TTL_SECONDS: &str = "PENDING_ATTACHMENT_TTL_SECONDS";
+pub const S3_TIMEOUT_MS: &str = "S3_TIMEOUT_MS";
 pub const RUST_LOG: &str = "RUST_LOG";
 
 /// The variables this function reads that a deployment sets (Lambda itself sets `AWS_*`).
-pub const FUNCTION_VARIABLES: [&str; 7] = [
+pub const FUNCTION_VARIABLES: [&str; 13] = [
     CONNECTIONS_TABLE,
     ATTACHMENTS_TABLE,
     IDEMPOTENCY_TABLE,
     IDEMPOTENCY_TTL_SECONDS,
     MAX_ATTACHMENTS_PER_CONTACT,
     DYNAMODB_TIMEOUT_MS,
+    ATTACHMENTS_BUCKET,
+    MAX_ATTACHMENT_SIZE_BYTES,
+    ALLOWED_CONTENT_TYPES,
+    UPLOAD_URL_TTL_SECONDS,
+    PENDING_ATTACHMENT_TTL_SECONDS,
+    S3_TIMEOUT_MS,
     RUST_LOG,
 ];
+
+/// The contract's local default bucket.
+pub const DEFAULT_BUCKET: &str = "attachments";
+pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub tables: Tables,
+    pub bucket: String,
     pub settings: Settings,
     pub region: String,
     /// Bound on one DynamoDB operation, the SDK's own retries included.
     pub dynamodb_timeout: Duration,
+    /// Bound on one S3 operation, the SDK's own retries included.
+    pub s3_timeout: Duration,
+    /// An S3 endpoint override (a local S3 server) is addressed path-style.
+    pub s3_path_style: bool,
     pub log_filter: Targets,
 }
 
@@ -74,19 +96,41 @@ impl Config {
                 tables.idempotency,
             )?,
         };
-        let settings = Settings {
+        let limits = Limits {
             idempotency_ttl_seconds: number(
                 lookup(IDEMPOTENCY_TTL_SECONDS),
                 IDEMPOTENCY_TTL_SECONDS,
-                settings.idempotency_ttl_seconds,
+                settings.limits.idempotency_ttl_seconds,
             )?,
             max_attachments_per_contact: number(
                 lookup(MAX_ATTACHMENTS_PER_CONTACT),
                 MAX_ATTACHMENTS_PER_CONTACT,
-                settings.max_attachments_per_contact,
+                settings.limits.max_attachments_per_contact,
             )?,
+            pending_attachment_ttl_seconds: number(
+                lookup(PENDING_ATTACHMENT_TTL_SECONDS),
+                PENDING_ATTACHMENT_TTL_SECONDS,
+                settings.limits.pending_attachment_ttl_seconds,
+            )?,
+        };
+        let uploads = Uploads {
+            max_size_bytes: number(
+                lookup(MAX_ATTACHMENT_SIZE_BYTES),
+                MAX_ATTACHMENT_SIZE_BYTES,
+                settings.uploads.max_size_bytes,
+            )?,
+            allowed_content_types: match lookup(ALLOWED_CONTENT_TYPES) {
+                Some(list) => content_types(&list)?,
+                None => settings.uploads.allowed_content_types,
+            },
+            url_ttl: Duration::from_secs(upload_url_ttl(lookup(UPLOAD_URL_TTL_SECONDS))?),
+        };
+        let settings = Settings {
+            limits,
+            uploads,
             retry: settings.retry,
         };
+        let bucket = bucket_name(lookup(ATTACHMENTS_BUCKET))?;
         // Region and credentials come from the environment only (Lambda sets both), so that
         // start-up never asks the instance-metadata service or reads an SSO cache.
         let region = lookup("AWS_REGION")
@@ -98,7 +142,11 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))?;
         }
-        for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"] {
+        for name in [
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL",
+        ] {
             if let Some(url) = lookup(name) {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(ConfigError::Invalid {
@@ -108,18 +156,29 @@ impl Config {
                 }
             }
         }
-        let timeout_ms: u64 = number(lookup(DYNAMODB_TIMEOUT_MS), DYNAMODB_TIMEOUT_MS, 3_000)?;
+        let s3_path_style = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .iter()
+            .any(|name| lookup(name).is_some_and(|url| !url.is_empty()));
+        let timeout_ms: u64 = number(
+            lookup(DYNAMODB_TIMEOUT_MS),
+            DYNAMODB_TIMEOUT_MS,
+            DEFAULT_TIMEOUT_MS,
+        )?;
+        let s3_timeout_ms: u64 = number(lookup(S3_TIMEOUT_MS), S3_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)?;
         let log_filter = logging::filter(lookup(RUST_LOG).as_deref().unwrap_or("info")).map_err(|_| {
             ConfigError::Invalid {
                 name: RUST_LOG,
-                expected: "levels or target=level directives, such as `info` or `warn,complete_attachment_upload=debug`",
+                expected: "levels or target=level directives, such as `info` or `warn,connect_attachments=debug`",
             }
         })?;
         Ok(Self {
             tables,
+            bucket,
             settings,
             region,
             dynamodb_timeout: Duration::from_millis(timeout_ms),
+            s3_timeout: Duration::from_millis(s3_timeout_ms),
+            s3_path_style,
             log_filter,
         })
     }
@@ -142,6 +201,62 @@ fn table_name(
         Err(ConfigError::Invalid {
             name,
             expected: "a DynamoDB table name (3-255 characters of A-Z a-z 0-9 _ - .)",
+        })
+    }
+}
+
+/// S3's rule for bucket names: 3 to 63 of lowercase letters, digits, dots and hyphens, starting
+/// and ending with a letter or digit.
+fn bucket_name(value: Option<String>) -> Result<String, ConfigError> {
+    let bucket = value.unwrap_or_else(|| DEFAULT_BUCKET.to_owned());
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+        && edge(bucket.as_bytes().first())
+        && edge(bucket.as_bytes().last());
+    if valid {
+        Ok(bucket)
+    } else {
+        Err(ConfigError::Invalid {
+            name: ATTACHMENTS_BUCKET,
+            expected: "an S3 bucket name (3-63 characters of a-z 0-9 . -)",
+        })
+    }
+}
+
+/// A comma-separated list of `type/subtype` values, compared case-insensitively.
+fn content_types(list: &str) -> Result<Vec<String>, ConfigError> {
+    let types: Vec<String> = list
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    let valid = types.iter().all(|t| {
+        t.split_once('/').is_some_and(|(kind, sub)| {
+            !kind.is_empty() && !sub.is_empty() && !t.contains([';', ' ', '"'])
+        })
+    });
+    if valid {
+        Ok(types)
+    } else {
+        Err(ConfigError::Invalid {
+            name: ALLOWED_CONTENT_TYPES,
+            expected:
+                "a comma-separated list of type/subtype values, such as `text/plain,image/png`",
+        })
+    }
+}
+
+/// A pre-signed URL lives at most 7 days (S3's limit for SigV4).
+fn upload_url_ttl(value: Option<String>) -> Result<u64, ConfigError> {
+    let ttl: u64 = number(value, UPLOAD_URL_TTL_SECONDS, 300)?;
+    if ttl <= 604_800 {
+        Ok(ttl)
+    } else {
+        Err(ConfigError::Invalid {
+            name: UPLOAD_URL_TTL_SECONDS,
+            expected: "a whole number of seconds from 1 to 604800 (7 days)",
         })
     }
 }
@@ -189,9 +304,19 @@ mod tests {
         assert_eq!(config.tables.connections, "connections");
         assert_eq!(config.tables.attachments, "attachments");
         assert_eq!(config.tables.idempotency, "idempotency");
-        assert_eq!(config.settings.idempotency_ttl_seconds, 86_400);
-        assert_eq!(config.settings.max_attachments_per_contact, 100);
+        assert_eq!(config.settings.limits.idempotency_ttl_seconds, 86_400);
+        assert_eq!(config.settings.limits.max_attachments_per_contact, 100);
+        assert_eq!(
+            config.settings.limits.pending_attachment_ttl_seconds,
+            86_400
+        );
+        assert_eq!(config.settings.uploads.max_size_bytes, 20_971_520);
+        assert_eq!(config.settings.uploads.allowed_content_types.len(), 16);
+        assert_eq!(config.settings.uploads.url_ttl, Duration::from_secs(300));
+        assert_eq!(config.bucket, "attachments");
+        assert!(!config.s3_path_style);
         assert_eq!(config.dynamodb_timeout, Duration::from_secs(3));
+        assert_eq!(config.s3_timeout, Duration::from_secs(3));
         assert_eq!(config.region, "eu-west-1");
         assert_eq!(
             config.log_filter.default_level(),
@@ -206,12 +331,27 @@ mod tests {
             ("IDEMPOTENCY_TTL_SECONDS", "3600"),
             ("MAX_ATTACHMENTS_PER_CONTACT", "5"),
             ("DYNAMODB_TIMEOUT_MS", "750"),
-            ("RUST_LOG", "warn,complete_attachment_upload=debug"),
+            ("RUST_LOG", "warn,connect_attachments=debug"),
+            ("ATTACHMENTS_BUCKET", "prod-attachments.example"),
+            ("MAX_ATTACHMENT_SIZE_BYTES", "1024"),
+            ("ALLOWED_CONTENT_TYPES", "text/plain, Image/PNG"),
+            ("UPLOAD_URL_TTL_SECONDS", "60"),
+            ("PENDING_ATTACHMENT_TTL_SECONDS", "600"),
+            ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:8333"),
         ])
         .unwrap();
         assert_eq!(config.tables.connections, "prod.connections");
-        assert_eq!(config.settings.idempotency_ttl_seconds, 3600);
-        assert_eq!(config.settings.max_attachments_per_contact, 5);
+        assert_eq!(config.settings.limits.idempotency_ttl_seconds, 3600);
+        assert_eq!(config.settings.limits.max_attachments_per_contact, 5);
+        assert_eq!(config.settings.limits.pending_attachment_ttl_seconds, 600);
+        assert_eq!(config.bucket, "prod-attachments.example");
+        assert_eq!(config.settings.uploads.max_size_bytes, 1024);
+        assert_eq!(
+            config.settings.uploads.allowed_content_types,
+            ["text/plain", "image/png"]
+        );
+        assert_eq!(config.settings.uploads.url_ttl, Duration::from_secs(60));
+        assert!(config.s3_path_style);
         assert_eq!(config.dynamodb_timeout, Duration::from_millis(750));
     }
 
@@ -225,8 +365,17 @@ mod tests {
             ("DYNAMODB_TIMEOUT_MS", ""),
             ("ATTACHMENTS_TABLE", "no spaces allowed"),
             ("IDEMPOTENCY_TABLE", "ab"),
-            ("RUST_LOG", "complete_attachment_upload=loud"),
+            ("RUST_LOG", "connect_attachments=loud"),
             ("AWS_ENDPOINT_URL_DYNAMODB", "localhost:8000"),
+            ("AWS_ENDPOINT_URL_S3", "localhost:8333"),
+            ("ATTACHMENTS_BUCKET", "Upper_Case"),
+            ("ATTACHMENTS_BUCKET", "-edge"),
+            ("MAX_ATTACHMENT_SIZE_BYTES", "0"),
+            ("ALLOWED_CONTENT_TYPES", "text/plain,"),
+            ("ALLOWED_CONTENT_TYPES", "text/plain; charset=utf-8"),
+            ("UPLOAD_URL_TTL_SECONDS", "604801"),
+            ("PENDING_ATTACHMENT_TTL_SECONDS", "0"),
+            ("S3_TIMEOUT_MS", "soon"),
             ("AWS_ENDPOINT_URL", "ftp://example.com"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();

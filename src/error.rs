@@ -3,13 +3,15 @@
 
 use lambda_http::http::StatusCode;
 
-use crate::request::Violation;
+use crate::objects::ObjectError;
+use crate::store::StoreError;
+use crate::validation::{self, Violation};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{}", validation_message(.0))]
+    #[error("{}", validation::message(.0))]
     Validation(Vec<Violation>),
     /// Unknown or expired connection, and unknown or foreign attachment: one answer, so that
     /// nobody can learn whether an attachment they do not own exists.
@@ -24,9 +26,9 @@ pub enum ApiError {
     /// The source is logged, never sent: the caller gets a generic message.
     #[error("An internal error occurred. Retry the request.")]
     Internal(#[source] BoxError),
-    #[error("No operation matches this path. CompleteAttachmentUpload is POST /participant/complete-attachment-upload.")]
+    #[error("No operation matches this path. The operations are POST /participant/start-attachment-upload, /participant/complete-attachment-upload and /participant/attachment.")]
     UnknownOperation,
-    #[error("Method not allowed. CompleteAttachmentUpload accepts POST only.")]
+    #[error("Method not allowed. The operations accept POST only.")]
     MethodNotAllowed,
 }
 
@@ -36,6 +38,10 @@ pub enum ConflictReason {
     NotInProgress,
     #[error("The ClientToken was already used with different parameters.")]
     ClientTokenReused,
+    #[error("The attachment was not uploaded: upload the file with the URL and headers from StartAttachmentUpload, then complete it.")]
+    NotUploaded,
+    #[error("The uploaded file does not match the declared size or content type.")]
+    UploadMismatch,
 }
 
 impl ApiError {
@@ -71,42 +77,61 @@ impl ApiError {
     }
 }
 
-fn validation_message(violations: &[Violation]) -> String {
-    let details = violations
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    match violations.len() {
-        1 => format!("1 validation error detected: {details}"),
-        n => format!("{n} validation errors detected: {details}"),
+/// The one mapping from what the store says to what the caller hears. (StartAttachmentUpload
+/// answers a reused ClientToken as a validation error: the model has no conflict there.)
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ConnectionGone | StoreError::AttachmentNotFound => Self::AccessDenied,
+            StoreError::NotInProgress => Self::Conflict(ConflictReason::NotInProgress),
+            StoreError::NotUploaded => Self::Conflict(ConflictReason::NotUploaded),
+            StoreError::UploadMismatch => Self::Conflict(ConflictReason::UploadMismatch),
+            StoreError::ClientTokenReused => Self::Conflict(ConflictReason::ClientTokenReused),
+            StoreError::QuotaExceeded => Self::QuotaExceeded,
+            StoreError::Contention | StoreError::Throttled => Self::Throttling,
+            error @ (StoreError::MalformedItem(_)
+            | StoreError::ContentTypeCase(_)
+            | StoreError::UnexplainedCancellation(_)
+            | StoreError::InvalidRequest(_)
+            | StoreError::TableNotFound
+            | StoreError::Unavailable(_)
+            | StoreError::DeadlineExceeded) => Self::internal(error),
+        }
+    }
+}
+
+/// ... and from what S3 says.
+impl From<ObjectError> for ApiError {
+    fn from(error: ObjectError) -> Self {
+        match error {
+            ObjectError::Throttled => Self::Throttling,
+            error @ (ObjectError::DeadlineExceeded
+            | ObjectError::Presigning(_)
+            | ObjectError::Unavailable(_)) => Self::internal(error),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::Field;
+    use crate::validation::Field;
 
     #[test]
     fn each_error_has_its_status_name_and_message() {
-        let cases: [(ApiError, u16, &str); 9] = [
+        let conflicts = [
+            ConflictReason::NotInProgress,
+            ConflictReason::ClientTokenReused,
+            ConflictReason::NotUploaded,
+            ConflictReason::UploadMismatch,
+        ];
+        let mut cases: Vec<(ApiError, u16, &str)> = vec![
             (
                 ApiError::Validation(vec![Violation::Missing(Field::ClientToken)]),
                 400,
                 "ValidationException",
             ),
             (ApiError::AccessDenied, 403, "AccessDeniedException"),
-            (
-                ApiError::Conflict(ConflictReason::NotInProgress),
-                409,
-                "ConflictException",
-            ),
-            (
-                ApiError::Conflict(ConflictReason::ClientTokenReused),
-                409,
-                "ConflictException",
-            ),
             (
                 ApiError::QuotaExceeded,
                 402,
@@ -121,6 +146,11 @@ mod tests {
             (ApiError::UnknownOperation, 404, "UnknownOperationException"),
             (ApiError::MethodNotAllowed, 405, "MethodNotAllowedException"),
         ];
+        cases.extend(
+            conflicts
+                .into_iter()
+                .map(|reason| (ApiError::Conflict(reason), 409, "ConflictException")),
+        );
         for (error, status, name) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");
             assert_eq!(error.name(), name);
@@ -136,22 +166,5 @@ mod tests {
             "An internal error occurred. Retry the request."
         );
         assert!(std::error::Error::source(&error).is_some());
-    }
-
-    #[test]
-    fn validation_messages_count_the_errors() {
-        let one = ApiError::Validation(vec![Violation::Missing(Field::ClientToken)]);
-        assert!(one
-            .to_string()
-            .starts_with("1 validation error detected: Value null at 'clientToken'"));
-        let two = ApiError::Validation(vec![
-            Violation::Missing(Field::ConnectionToken),
-            Violation::BodyNotJson,
-        ]);
-        assert_eq!(
-            two.to_string(),
-            "2 validation errors detected: Value null at 'connectionToken' failed to satisfy \
-             constraint: Member must not be null; Request body must be valid JSON"
-        );
     }
 }

@@ -1,4 +1,4 @@
-//! The HTTP adapter: route, read the header and body, call the service, write the response.
+//! The HTTP adapter: route to an operation, hand it the header and body, write the response.
 
 use std::error::Error as _;
 use std::panic::AssertUnwindSafe;
@@ -9,12 +9,13 @@ use futures_util::FutureExt;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::domain::Operation;
 use crate::error::ApiError;
-use crate::request;
-use crate::service::{Report, Service};
-use crate::store::{Outcome, Store};
+use crate::objects::Objects;
+use crate::operations::{self, Answer, Report};
+use crate::service::Service;
+use crate::store::Store;
 
-pub const OPERATION_PATH: &str = "/participant/complete-attachment-upload";
 const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 const ERROR_TYPE_HEADER: &str = "X-Amzn-ErrorType";
 /// Time kept back from the invocation's deadline to write and post the response.
@@ -24,12 +25,12 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 #[error("the handler panicked: {0}")]
 struct HandlerPanicked(String);
 
-pub struct Handler<S> {
-    service: Service<S>,
+pub struct Handler<S, O> {
+    service: Service<S, O>,
 }
 
-impl<S: Store> Handler<S> {
-    pub fn new(service: Service<S>) -> Self {
+impl<S: Store, O: Objects> Handler<S, O> {
+    pub fn new(service: Service<S, O>) -> Self {
         Self { service }
     }
 
@@ -38,36 +39,42 @@ impl<S: Store> Handler<S> {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = request_id(&request);
-        let report = AssertUnwindSafe(self.dispatch(&request))
+        let operation = route(&request);
+        let routed = operation.as_ref().ok().copied();
+        let report = AssertUnwindSafe(self.dispatch(operation, &request))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
-                Report::without_calls(Err(ApiError::internal(HandlerPanicked(panic_message(
-                    &*panic,
-                )))))
+                let panicked = HandlerPanicked(panic_message(&*panic));
+                Report::without_calls(routed, ApiError::internal(panicked))
             });
         log_request(&request_id, &report, started);
         respond(&request_id, &report.result)
     }
 
-    async fn dispatch(&self, request: &Request) -> Report {
-        if let Err(error) = route(request) {
-            return Report::without_calls(Err(error));
-        }
-        match request::parse(request.headers(), request.body()) {
-            Ok(parsed) => {
-                let deadline = deadline(request);
-                self.service
-                    .complete(&parsed, SystemTime::now(), deadline)
-                    .await
+    async fn dispatch(&self, operation: Result<Operation, ApiError>, request: &Request) -> Report {
+        match operation {
+            Ok(operation) => {
+                operations::run(
+                    &self.service,
+                    operation,
+                    request.headers(),
+                    request.body(),
+                    deadline(request),
+                )
+                .await
             }
-            Err(error) => Report::without_calls(Err(error)),
+            Err(error) => Report::without_calls(None, error),
         }
     }
 }
 
 /// Serves a `Handler` as a `lambda_http` service, for `lambda_http::run`.
-pub async fn serve<S: Store + 'static>(handler: Arc<Handler<S>>) -> Result<(), lambda_http::Error> {
+pub async fn serve<S, O>(handler: Arc<Handler<S, O>>) -> Result<(), lambda_http::Error>
+where
+    S: Store + 'static,
+    O: Objects + 'static,
+{
     lambda_http::run(lambda_http::service_fn(move |request| {
         let handler = Arc::clone(&handler);
         async move { Ok::<_, std::convert::Infallible>(handler.handle(request).await) }
@@ -75,19 +82,17 @@ pub async fn serve<S: Store + 'static>(handler: Arc<Handler<S>>) -> Result<(), l
     .await
 }
 
-fn route(request: &Request) -> Result<(), ApiError> {
+fn route(request: &Request) -> Result<Operation, ApiError> {
     // REST API events carry the stage in `uri().path()`; the raw path never does.
     let path = match request.raw_http_path() {
         "" => request.uri().path(),
         raw => raw,
     };
-    if path != OPERATION_PATH {
-        return Err(ApiError::UnknownOperation);
-    }
+    let operation = Operation::from_path(path).ok_or(ApiError::UnknownOperation)?;
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
-    Ok(())
+    Ok(operation)
 }
 
 /// When DynamoDB work must stop so that the answer still reaches API Gateway before Lambda ends
@@ -119,15 +124,22 @@ fn request_id(request: &Request) -> String {
         .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)))
 }
 
-fn respond(request_id: &str, result: &Result<Outcome, ApiError>) -> Response<Body> {
+fn respond(request_id: &str, result: &Result<Answer, ApiError>) -> Response<Body> {
     let (status, body, error_type) = match result {
-        Ok(_) => (StatusCode::OK, Body::Empty, None),
+        Ok(answer) => (
+            StatusCode::OK,
+            answer
+                .body()
+                .map_or(Body::Empty, |json| Body::Text(json.to_string())),
+            None,
+        ),
         Err(error) => (
             error.status(),
             Body::Text(serde_json::json!({ "Message": error.to_string() }).to_string()),
             Some(error.name()),
         ),
     };
+    let has_body = !matches!(body, Body::Empty);
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -136,6 +148,8 @@ fn respond(request_id: &str, result: &Result<Outcome, ApiError>) -> Response<Bod
     }
     if let Some(name) = error_type {
         headers.insert(ERROR_TYPE_HEADER, HeaderValue::from_static(name));
+    }
+    if has_body {
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -147,36 +161,43 @@ fn respond(request_id: &str, result: &Result<Outcome, ApiError>) -> Response<Bod
     response
 }
 
-/// The one log line of a request. It carries no header or body content: only hashes travel
-/// past the parser, and they are not logged either.
+/// The one log line of a request. It carries no header or body content and no URL: only
+/// hashes travel past the parser, and they are not logged either.
 fn log_request(request_id: &str, report: &Report, started: Instant) {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let dynamodb_calls = report.dynamodb_calls;
+    let operation = report.operation.map_or("none", Operation::name);
+    let (dynamodb_calls, s3_calls) = (report.dynamodb_calls, report.s3_calls);
     match &report.result {
-        Ok(outcome) => tracing::info!(
+        Ok(answer) => tracing::info!(
             request_id,
+            operation,
             outcome = "OK",
-            replay = matches!(outcome, Outcome::Replayed),
+            replay = answer.replayed(),
             status = 200,
             latency_ms,
             dynamodb_calls,
+            s3_calls,
             "request completed"
         ),
         Err(error @ ApiError::Internal(_)) => tracing::error!(
             request_id,
+            operation,
             outcome = error.name(),
             status = error.status().as_u16(),
             latency_ms,
             dynamodb_calls,
+            s3_calls,
             error_detail = %error_chain(error),
             "request failed"
         ),
         Err(error) => tracing::info!(
             request_id,
+            operation,
             outcome = error.name(),
             status = error.status().as_u16(),
             latency_ms,
             dynamodb_calls,
+            s3_calls,
             "request refused"
         ),
     }

@@ -1,10 +1,7 @@
 use std::sync::Arc;
 
-use complete_attachment_upload::config::Config;
-use complete_attachment_upload::http::{self, Handler};
-use complete_attachment_upload::logging;
-use complete_attachment_upload::service::Service;
-use complete_attachment_upload::store::{dynamodb, DynamoDbStore, StoreError};
+use connect_attachments::config::Config;
+use connect_attachments::{http, logging, startup};
 
 // One invocation at a time per Lambda process: a single-threaded runtime starts faster.
 #[tokio::main(flavor = "current_thread")]
@@ -18,21 +15,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.log_filter.clone(),
         std::io::stdout,
     ))?;
-
-    let client = dynamodb::client(&config.region, config.dynamodb_timeout).await;
-    let store = DynamoDbStore::new(client, config.tables.clone());
-    match store.warm_up().await {
-        Ok(()) => {}
-        Err(StoreError::TableNotFound) => {
-            eprintln!(
-                "invalid configuration: CONNECTIONS_TABLE: no table {:?} at this DynamoDB endpoint",
-                config.tables.connections
-            );
-            std::process::exit(2)
-        }
-        Err(error) => {
-            tracing::warn!(error = ?error, "DynamoDB warm-up failed; the first request will connect")
-        }
-    }
-    http::serve(Arc::new(Handler::new(Service::new(store, config.settings)))).await
+    let app = startup::build(&config).await.unwrap_or_else(|error| {
+        eprintln!("invalid configuration: {error}");
+        std::process::exit(2)
+    });
+    http::serve(Arc::new(app)).await
 }

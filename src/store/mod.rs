@@ -1,67 +1,86 @@
-//! What the service needs from storage, free of any SDK type.
+//! What the operations need from DynamoDB, free of any SDK type: one read to authenticate, and
+//! one transaction (or one transactional read) per operation.
 
 pub mod dynamodb;
 
 use std::future::Future;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use crate::request::{AttachmentId, ClientTokenHash, RequestFingerprint, TokenHash};
+use crate::domain::{
+    ApprovedAttachment, AttachmentId, ClientTokenHash, Connection, DeclaredUpload, Fingerprint,
+    Outcome, StoredObject, TokenHash,
+};
 
 pub use dynamodb::DynamoDbStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Whole seconds since the Unix epoch, as DynamoDB's TTL attributes count them.
-pub fn epoch_seconds(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// A participant's connection, as found by the hash of its token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connection {
-    pub participant_id: String,
-    pub contact_id: String,
-    /// Epoch seconds; the connection is expired from this second on.
-    pub expires_at: i64,
-}
-
-impl Connection {
-    pub fn is_live(&self, now: i64) -> bool {
-        self.expires_at > now
-    }
-}
-
-/// Everything one completion writes, fixed once per request so that every retry of it
-/// sends the very same transaction.
-#[derive(Debug, Clone)]
-pub struct Completion<'a> {
-    pub token_hash: &'a TokenHash,
-    pub connection: &'a Connection,
-    pub attachment_id: &'a AttachmentId,
-    pub client_token_hash: &'a ClientTokenHash,
-    pub fingerprint: &'a RequestFingerprint,
-    pub now: SystemTime,
+/// The limits every write checks, fixed per deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
     pub idempotency_ttl_seconds: u64,
     pub max_attachments_per_contact: u32,
+    pub pending_attachment_ttl_seconds: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// This request flipped the attachment to APPROVED.
-    Completed,
-    /// An earlier request with the same ClientToken and parameters did; nothing changed.
-    Replayed,
+/// The caller of a write: who they are, and what they asked, fixed once per request so that
+/// every retry of it sends the very same transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub token_hash: &'a TokenHash,
+    pub connection: &'a Connection,
+    pub client_token_hash: &'a ClientTokenHash,
+    pub fingerprint: &'a Fingerprint,
+    pub now: SystemTime,
+    pub limits: Limits,
+}
+
+/// Everything one start writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Start<'a> {
+    pub caller: Caller<'a>,
+    /// The id this request would create; a replay answers the earlier one.
+    pub attachment_id: &'a AttachmentId,
+    pub upload: &'a DeclaredUpload,
+}
+
+/// Everything one completion writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Completion<'a> {
+    pub caller: Caller<'a>,
+    pub attachment_id: &'a AttachmentId,
+    /// What S3 holds under the attachment's key.
+    pub object: &'a StoredObject,
+    /// The content type the record must hold, compared exactly: S3's, or the record's own when
+    /// the two differ only in case.
+    pub expected_content_type: &'a str,
+}
+
+/// What a start did, and the attachment it answers for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub attachment_id: AttachmentId,
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the connection no longer exists or has expired")]
     ConnectionGone,
-    #[error("the attachment does not exist or belongs to another participant or contact")]
+    #[error(
+        "the attachment does not exist, has expired, or belongs to another participant or contact"
+    )]
     AttachmentNotFound,
     #[error("the attachment is not IN_PROGRESS")]
     NotInProgress,
+    #[error("the attachment's object was never uploaded")]
+    NotUploaded,
+    #[error("the uploaded object does not match the declared size or content type")]
+    UploadMismatch,
+    /// The record's declared type equals S3's but for case: the same completion may be sent
+    /// again, expecting the record's own spelling.
+    #[error("the declared content type differs from S3's in case only")]
+    ContentTypeCase(String),
     #[error("the ClientToken was already used with other parameters")]
     ClientTokenReused,
     #[error("the contact's attachment quota is used up")]
@@ -86,17 +105,38 @@ pub enum StoreError {
     Unavailable(#[source] BoxError),
 }
 
-/// The store: one read to authenticate, one atomic write to complete.
 pub trait Store: Send + Sync {
     fn find_connection(
         &self,
         token_hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<Connection>, StoreError>> + Send;
 
-    /// Completes the attachment, its quota count and its idempotency record in one transaction,
-    /// or tells why not.
+    /// Creates the attachment record, the idempotency record and the started-attachments count
+    /// in one transaction (the connection re-checked), or tells why not.
+    fn start(&self, start: &Start<'_>) -> impl Future<Output = Result<Started, StoreError>> + Send;
+
+    /// Approves the attachment, counts it and records the idempotency item in one transaction
+    /// (the connection re-checked), or tells why not.
     fn complete(
         &self,
         completion: &Completion<'_>,
     ) -> impl Future<Output = Result<Outcome, StoreError>> + Send;
+
+    /// For a completion whose object S3 does not hold: reads the connection, the attachment and
+    /// the caller's record together and answers a replay or the reason for the refusal
+    /// (`NotUploaded` when nothing else applies). Never writes.
+    fn replay_or_refuse(
+        &self,
+        caller: &Caller<'_>,
+        attachment_id: &AttachmentId,
+    ) -> impl Future<Output = Result<Outcome, StoreError>> + Send;
+
+    /// Reads the connection and the attachment together: an APPROVED attachment of the
+    /// connection's contact, or `ConnectionGone` / `AttachmentNotFound`.
+    fn approved_attachment(
+        &self,
+        token_hash: &TokenHash,
+        attachment_id: &AttachmentId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<ApprovedAttachment, StoreError>> + Send;
 }

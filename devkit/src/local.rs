@@ -1,0 +1,159 @@
+//! The local services `make run` and `make test` start (DynamoDB Local, a SeaweedFS S3 server):
+//! their endpoints and credentials, SDK clients for them, and the tables and bucket created
+//! from the function's own schema.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use connect_attachments::config::{self, DEFAULT_BUCKET};
+use connect_attachments::schema::Tables;
+use connect_attachments::startup::timeouts;
+
+/// The credentials both local servers are started with (SeaweedFS verifies SigV4 with them).
+pub const ACCESS_KEY_ID: &str = "local";
+pub const SECRET_ACCESS_KEY: &str = "local";
+pub const REGION: &str = "us-east-1";
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run this through `make test` (or scripts/with-services.sh), \
+             which starts DynamoDB Local and the S3 server"
+        )
+    })
+}
+
+/// The DynamoDB Local that `make test` started. Without it, a test fails: it never skips.
+pub fn dynamodb_endpoint() -> String {
+    required("AWS_ENDPOINT_URL_DYNAMODB")
+}
+
+/// The S3 server that `make test` started.
+pub fn s3_endpoint() -> String {
+    required("AWS_ENDPOINT_URL_S3")
+}
+
+pub fn tables() -> Tables {
+    let defaults = Tables::default();
+    let var = |name: &str, default: String| std::env::var(name).unwrap_or(default);
+    Tables {
+        connections: var(config::CONNECTIONS_TABLE, defaults.connections),
+        attachments: var(config::ATTACHMENTS_TABLE, defaults.attachments),
+        idempotency: var(config::IDEMPOTENCY_TABLE, defaults.idempotency),
+    }
+}
+
+pub fn bucket() -> String {
+    std::env::var(config::ATTACHMENTS_BUCKET).unwrap_or_else(|_| DEFAULT_BUCKET.to_owned())
+}
+
+fn credentials() -> aws_sdk_dynamodb::config::Credentials {
+    aws_sdk_dynamodb::config::Credentials::new(
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        None,
+        None,
+        "local",
+    )
+}
+
+/// A DynamoDB client like the function's, pointed at `endpoint`.
+pub fn dynamodb_client_for(endpoint: &str, timeout: Duration) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodb::config::Region::new(REGION))
+        .credentials_provider(credentials())
+        .timeout_config(timeouts(timeout))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    dynamodb_client_for(&dynamodb_endpoint(), Duration::from_secs(10))
+}
+
+/// An S3 client like the function's (path-style, as with any endpoint override), at `endpoint`.
+pub fn s3_client_for(endpoint: &str, timeout: Duration) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new(REGION))
+        .credentials_provider(credentials())
+        .force_path_style(true)
+        .timeout_config(timeouts(timeout))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+pub fn s3_client() -> aws_sdk_s3::Client {
+    s3_client_for(&s3_endpoint(), Duration::from_secs(10))
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Creates the three tables (keys and TTL from the schema) and the bucket, if missing.
+pub async fn create_tables_and_bucket(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    s3: &aws_sdk_s3::Client,
+    tables: &Tables,
+    bucket: &str,
+) -> Result<(), BoxError> {
+    for table in tables.definitions() {
+        let created = dynamodb
+            .create_table()
+            .table_name(&table.name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(table.partition_key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(table.partition_key)
+                    .key_type(KeyType::Hash)
+                    .build()?,
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                continue; // it exists, TTL included
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(attribute) = table.ttl_attribute {
+            dynamodb
+                .update_time_to_live()
+                .table_name(&table.name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .enabled(true)
+                        .attribute_name(attribute)
+                        .build()?,
+                )
+                .send()
+                .await?;
+        }
+    }
+    match s3.create_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

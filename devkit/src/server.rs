@@ -1,0 +1,59 @@
+//! Serves the function's handler over HTTP on a local port, the way API Gateway would put it in
+//! front of the Lambda: for clients that speak HTTP (the AWS SDK, schemathesis).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use connect_attachments::http::Handler;
+use connect_attachments::objects::Objects;
+use connect_attachments::store::Store;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// Starts serving on 127.0.0.1 (a free port) and returns the address; the server lives as long
+/// as the test's runtime.
+pub async fn serve<S, O>(handler: Arc<Handler<S, O>>) -> SocketAddr
+where
+    S: Store + 'static,
+    O: Objects + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let handler = Arc::clone(&handler);
+            tokio::spawn(async move {
+                let service = service_fn(move |request| answer(Arc::clone(&handler), request));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    address
+}
+
+async fn answer<S: Store, O: Objects>(
+    handler: Arc<Handler<S, O>>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(bytes.to_vec()));
+    let (parts, body) = handler.handle(request).await.into_parts();
+    Ok(hyper::Response::from_parts(
+        parts,
+        Full::new(Bytes::from(body.to_vec())),
+    ))
+}

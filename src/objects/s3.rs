@@ -1,0 +1,169 @@
+//! Object storage on S3: pre-signing with `aws-sdk-s3` (local: the credentials are in the
+//! environment, nothing is fetched) and `HeadObject`.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use aws_sdk_s3::Client;
+
+use super::{content_disposition, Download, ObjectError, Objects};
+use crate::domain::{ObjectKey, PresignedUrl, StoredObject};
+
+/// The type S3 gives an object stored without one.
+const S3_DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+#[derive(Debug, Clone)]
+pub struct S3Objects {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Objects {
+    pub fn new(client: Client, bucket: String) -> Self {
+        Self { client, bucket }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Opens (TLS included) the connection to S3 during init, as the store does for DynamoDB. The
+    /// key cannot exist (no attachment id is empty); its answer, 404 or 403, does not matter.
+    pub async fn warm_up(&self) -> Result<(), ObjectError> {
+        self.head(&ObjectKey::new(
+            "warm-up",
+            &crate::domain::AttachmentId::new(""),
+        ))
+        .await
+        .map(drop)
+    }
+}
+
+fn presigning(now: SystemTime, valid_for: Duration) -> Result<PresigningConfig, ObjectError> {
+    PresigningConfig::builder()
+        .start_time(now)
+        .expires_in(valid_for)
+        .build()
+        .map_err(|e| ObjectError::Presigning(e.into()))
+}
+
+/// The URL and the headers a client must send itself: every signed one but Host and
+/// Content-Length, which HTTP clients set from the request.
+fn presigned(request: &PresignedRequest, expires_at: SystemTime) -> PresignedUrl {
+    let headers = request
+        .headers()
+        .filter(|(name, _)| {
+            !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length")
+        })
+        .map(|(name, value)| (canonical_header_name(name), value.to_owned()))
+        .collect();
+    PresignedUrl {
+        url: request.uri().to_owned(),
+        expires_at,
+        headers,
+    }
+}
+
+/// `content-type` → `Content-Type`, as the service's `HeadersToInclude` spells them.
+fn canonical_header_name(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+impl Objects for S3Objects {
+    async fn presign_upload(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+        size: u64,
+        now: SystemTime,
+        valid_for: Duration,
+    ) -> Result<PresignedUrl, ObjectError> {
+        let length = i64::try_from(size).map_err(|e| ObjectError::Presigning(e.into()))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .content_length(length)
+            // Write-once: S3 refuses a second PUT to the same key with 412.
+            .if_none_match("*")
+            .presigned(presigning(now, valid_for)?)
+            .await
+            .map_err(|e| ObjectError::Presigning(e.into()))?;
+        Ok(presigned(&request, now + valid_for))
+    }
+
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        download: Download<'_>,
+        now: SystemTime,
+        valid_for: Duration,
+    ) -> Result<PresignedUrl, ObjectError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .response_content_disposition(content_disposition(download.file_name))
+            .response_content_type(download.content_type)
+            .presigned(presigning(now, valid_for)?)
+            .await
+            .map_err(|e| ObjectError::Presigning(e.into()))?;
+        Ok(presigned(&request, now + valid_for))
+    }
+
+    async fn head(&self, key: &ObjectKey) -> Result<Option<StoredObject>, ObjectError> {
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error) => return classify(error),
+        };
+        let size = output
+            .content_length()
+            .and_then(|length| u64::try_from(length).ok())
+            .ok_or_else(|| {
+                ObjectError::Unavailable("HeadObject without a Content-Length".into())
+            })?;
+        Ok(Some(StoredObject {
+            size,
+            content_type: output
+                .content_type()
+                .unwrap_or(S3_DEFAULT_CONTENT_TYPE)
+                .to_owned(),
+            etag: output.e_tag().unwrap_or_default().to_owned(),
+        }))
+    }
+}
+
+fn classify(
+    error: SdkError<HeadObjectError, HttpResponse>,
+) -> Result<Option<StoredObject>, ObjectError> {
+    let status = error.raw_response().map(|raw| raw.status().as_u16());
+    match status {
+        // Without s3:ListBucket (the function has none: least privilege), S3 answers a missing
+        // key with 403 instead of 404. Either way nothing was uploaded under it.
+        Some(403 | 404) => Ok(None),
+        // `SlowDown` and other throttling that outlasted the SDK's own retries.
+        Some(429 | 503) => Err(ObjectError::Throttled),
+        _ => Err(ObjectError::Unavailable(error.into())),
+    }
+}

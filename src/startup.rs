@@ -1,0 +1,86 @@
+//! Start-up, written once for `main` and the tests: the SDK clients from the configuration, the
+//! store and object storage on them, their connections warmed, the handler wired.
+
+use std::time::Duration;
+
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::config::Config;
+use crate::http::Handler;
+use crate::objects::S3Objects;
+use crate::service::Service;
+use crate::store::{DynamoDbStore, StoreError};
+
+/// The handler as the function runs it.
+pub type App = Handler<DynamoDbStore, S3Objects>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("CONNECTIONS_TABLE: no table {0:?} at this DynamoDB endpoint")]
+    NoConnectionsTable(String),
+}
+
+/// Timeouts that bound one operation, the SDK's retries included.
+pub fn timeouts(operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(operation.min(Duration::from_secs(1)))
+        .operation_attempt_timeout(operation / 2)
+        .operation_timeout(operation)
+        .build()
+}
+
+/// The SDK configuration both clients share: region and credentials from the environment only
+/// (pre-signing must never call a credential endpoint), endpoints from the SDK's standard
+/// variables (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`).
+pub async fn sdk_config(config: &Config) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(config.region.clone()))
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .timeout_config(timeouts(config.dynamodb_timeout))
+        .load()
+        .await
+}
+
+pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
+pub fn s3_client(sdk: &SdkConfig, config: &Config) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(sdk)
+        .timeout_config(timeouts(config.s3_timeout))
+        // A local S3 server has no per-bucket host names.
+        .force_path_style(config.s3_path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// Builds the function as `main` runs it, both connections opened during init (where Lambda
+/// runs the process at full CPU). A missing connections table stops start-up; any other
+/// warm-up failure only means the first request connects.
+pub async fn build(config: &Config) -> Result<App, StartupError> {
+    let sdk = sdk_config(config).await;
+    let store = DynamoDbStore::new(dynamodb_client(&sdk), config.tables.clone());
+    let objects = S3Objects::new(s3_client(&sdk, config), config.bucket.clone());
+    let (table, bucket) = tokio::join!(store.warm_up(), objects.warm_up());
+    match table {
+        Ok(()) => {}
+        Err(StoreError::TableNotFound) => {
+            return Err(StartupError::NoConnectionsTable(
+                config.tables.connections.clone(),
+            ))
+        }
+        Err(error) => {
+            tracing::warn!(error = ?error, "DynamoDB warm-up failed; the first request will connect")
+        }
+    }
+    if let Err(error) = bucket {
+        tracing::warn!(error = ?error, "S3 warm-up failed; the first request will connect");
+    }
+    Ok(Handler::new(Service::new(
+        store,
+        objects,
+        config.settings.clone(),
+    )))
+}

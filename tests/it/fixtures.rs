@@ -1,0 +1,73 @@
+//! Every sample event in `events/` (the files `cargo lambda invoke` and `sam local invoke` use) is
+//! what `devkit events` writes, loads with `lambda_http::request::from_str`, and answers as
+//! expected against a freshly seeded demo, in order.
+
+use devkit::{demo, events, local};
+
+use devkit::fixtures::*;
+
+#[test]
+fn the_files_in_events_are_exactly_what_devkit_writes() {
+    let mut files: Vec<String> = std::fs::read_dir("events")
+        .expect("events/")
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let all = events::all();
+    let mut expected: Vec<String> = all.iter().map(|e| format!("{}.json", e.name)).collect();
+    expected.sort();
+    assert_eq!(files, expected, "run `cargo run -p devkit -- events`");
+    for event in &all {
+        let file = std::fs::read_to_string(format!("events/{}.json", event.name)).unwrap();
+        assert_eq!(
+            file,
+            events::file_text(event),
+            "events/{}.json is stale: run `cargo run -p devkit -- events`",
+            event.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_event_answers_as_expected_on_a_fresh_demo() {
+    demo::seed(
+        &local::dynamodb_client(),
+        &local::s3_client(),
+        &local::tables(),
+        &local::bucket(),
+    )
+    .await
+    .expect("seed the demo");
+    let handler = handler();
+    for event in events::all() {
+        let request = lambda_http::request::from_str(&event.event.to_string())
+            .expect("a valid API Gateway event");
+        let response = handler.handle(request).await;
+        let (status, error_type, body) = parts(&response);
+        assert_eq!(
+            (status, error_type.as_deref()),
+            (event.status, event.error_type),
+            "events/{}.json: {body}",
+            event.name
+        );
+        assert_eq!(
+            response.headers()["x-amzn-requestid"],
+            format!("evt-{}", event.name).as_str(),
+            "the API Gateway request id is echoed"
+        );
+    }
+    for id in demo::UPLOADED {
+        assert_eq!(attachment_status(id).await, "APPROVED");
+    }
+}
+
+#[test]
+fn rest_api_events_carry_the_stage_in_the_uri_and_still_route() {
+    let json = std::fs::read_to_string("events/rest-api-success.json").unwrap();
+    let request = lambda_http::request::from_str(&json).unwrap();
+    assert!(
+        request.uri().path().starts_with("/prod/"),
+        "{}",
+        request.uri()
+    );
+}

@@ -1,0 +1,256 @@
+//! template.yaml cannot drift from the code: the route, the tables' keys and TTL attributes,
+//! the environment variables and the IAM policy are checked against the names the code uses.
+
+use std::collections::BTreeSet;
+
+use connect_attachments::config::FUNCTION_VARIABLES;
+use connect_attachments::domain::Operation;
+use connect_attachments::schema::Tables;
+use serde_yaml_ng::Value;
+
+const FUNCTION: &str = "AttachmentsFunction";
+
+fn template() -> Value {
+    let text = std::fs::read_to_string("template.yaml").expect("template.yaml");
+    serde_yaml_ng::from_str(&text).expect("template.yaml is YAML")
+}
+
+fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
+    &template["Resources"][name]
+}
+
+/// `!Ref X` as its target, `!GetAtt X.Arn` as "X.Arn", anything else as its YAML text.
+fn intrinsic(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => format!("{}:{}", tagged.tag, intrinsic(&tagged.value)),
+        Value::String(s) => s.clone(),
+        Value::Sequence(items) => items.iter().map(intrinsic).collect::<Vec<_>>().join(","),
+        other => serde_yaml_ng::to_string(other).unwrap().trim().to_owned(),
+    }
+}
+
+#[test]
+fn the_function_is_a_cargo_lambda_arm64_bootstrap() {
+    let template = template();
+    let function = resource(&template, FUNCTION);
+    let properties = &function["Properties"];
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"],
+        env!("CARGO_PKG_NAME")
+    );
+    assert_eq!(properties["Runtime"], "provided.al2023");
+    assert_eq!(properties["Handler"], "bootstrap");
+    assert_eq!(properties["Architectures"][0], "arm64");
+    assert_eq!(properties["LoggingConfig"]["LogFormat"], "JSON");
+}
+
+#[test]
+fn the_operations_routes_and_every_other_request_reach_the_function() {
+    let template = template();
+    let events = &resource(&template, FUNCTION)["Properties"]["Events"];
+    assert_eq!(events.as_mapping().unwrap().len(), Operation::ALL.len() + 1);
+    for operation in Operation::ALL {
+        let route = &events[operation.name()];
+        assert_eq!(route["Type"], "HttpApi");
+        assert_eq!(route["Properties"]["Method"], "POST");
+        assert_eq!(route["Properties"]["Path"], operation.path());
+        // The fixture tests replay events in this payload format.
+        assert_eq!(route["Properties"]["PayloadFormatVersion"], "2.0");
+    }
+    // Everything else too, so that the function answers 404/405 in the contract's format.
+    let unmatched = &events["Unmatched"];
+    assert_eq!(unmatched["Type"], "HttpApi");
+    assert_eq!(unmatched["Properties"]["Method"], "ANY");
+    assert_eq!(unmatched["Properties"]["Path"], "$default");
+}
+
+#[test]
+fn the_environment_is_exactly_what_the_code_reads() {
+    let template = template();
+    let variables = &resource(&template, FUNCTION)["Properties"]["Environment"]["Variables"];
+    let names: BTreeSet<&str> = variables
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(names, FUNCTION_VARIABLES.into_iter().collect());
+    assert_eq!(
+        intrinsic(&variables["CONNECTIONS_TABLE"]),
+        "!If:CreateConnectionsTable,!Ref:ConnectionsTable,!Ref:ConnectionsTableName"
+    );
+    assert_eq!(
+        intrinsic(&variables["ATTACHMENTS_TABLE"]),
+        "!If:CreateAttachmentsTable,!Ref:AttachmentsTable,!Ref:AttachmentsTableName"
+    );
+    assert_eq!(
+        intrinsic(&variables["IDEMPOTENCY_TABLE"]),
+        "!Ref:IdempotencyTable"
+    );
+}
+
+#[test]
+fn the_tables_have_the_codes_keys_and_ttl() {
+    let template = template();
+    let names = ["ConnectionsTable", "AttachmentsTable", "IdempotencyTable"];
+    for (name, definition) in names.into_iter().zip(Tables::default().definitions()) {
+        let (key, ttl) = (definition.partition_key, definition.ttl_attribute);
+        let table = resource(&template, name);
+        let properties = &table["Properties"];
+        assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+        assert_eq!(
+            properties["KeySchema"].as_sequence().unwrap().len(),
+            1,
+            "{name}"
+        );
+        assert_eq!(properties["KeySchema"][0]["AttributeName"], key, "{name}");
+        assert_eq!(properties["KeySchema"][0]["KeyType"], "HASH");
+        assert_eq!(properties["AttributeDefinitions"][0]["AttributeName"], key);
+        assert_eq!(properties["AttributeDefinitions"][0]["AttributeType"], "S");
+        assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true
+        );
+        assert_eq!(properties["SSESpecification"]["SSEEnabled"], true);
+        assert_eq!(table["DeletionPolicy"], "Retain", "{name}");
+        assert_eq!(table["UpdateReplacePolicy"], "Retain", "{name}");
+        match ttl {
+            Some(attribute) => {
+                assert_eq!(
+                    properties["TimeToLiveSpecification"]["AttributeName"],
+                    attribute
+                );
+                assert_eq!(properties["TimeToLiveSpecification"]["Enabled"], true);
+            }
+            None => assert!(
+                properties.get("TimeToLiveSpecification").is_none(),
+                "{name}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn the_policy_grants_what_the_three_operations_need_and_nothing_more() {
+    let template = template();
+    let policies = &resource(&template, FUNCTION)["Properties"]["Policies"];
+    assert_eq!(
+        policies.as_sequence().unwrap().len(),
+        1,
+        "one inline policy, no broad templates"
+    );
+    let grants: BTreeSet<(String, String)> = policies[0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|statement| {
+            assert_eq!(statement["Effect"], "Allow");
+            let resource = intrinsic(&statement["Resource"]);
+            statement["Action"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(move |action| (action.as_str().unwrap().to_owned(), resource.clone()))
+        })
+        .collect();
+    let connections = "!If:CreateConnectionsTable,!GetAtt:ConnectionsTable.Arn,!Sub:arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ConnectionsTableName}";
+    let attachments = "!If:CreateAttachmentsTable,!GetAtt:AttachmentsTable.Arn,!Sub:arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AttachmentsTableName}";
+    let idempotency = "!GetAtt:IdempotencyTable.Arn";
+    let objects = "!Sub:arn:${AWS::Partition}:s3:::${Bucket}/*,Bucket: !If\n- CreateAttachmentsBucket\n- !Ref AttachmentsBucket\n- !Ref ExistingBucketName";
+    let expected: BTreeSet<(String, String)> = [
+        // Authentication, and the connection re-checked inside every transaction.
+        ("dynamodb:GetItem", connections),
+        ("dynamodb:ConditionCheckItem", connections),
+        // Start creates the record, Complete approves it, Get reads it.
+        ("dynamodb:PutItem", attachments),
+        ("dynamodb:UpdateItem", attachments),
+        ("dynamodb:GetItem", attachments),
+        // Idempotency records and quota counters; Complete reads them back after a lost upload.
+        ("dynamodb:PutItem", idempotency),
+        ("dynamodb:UpdateItem", idempotency),
+        ("dynamodb:GetItem", idempotency),
+        // Pre-signed PUT, pre-signed GET and HeadObject, on the bucket's objects only.
+        ("s3:PutObject", objects),
+        ("s3:GetObject", objects),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_owned(), r.to_owned()))
+    .collect();
+    assert_eq!(grants, expected);
+}
+
+#[test]
+fn the_api_is_throttled_and_logged_and_its_url_is_an_output() {
+    let template = template();
+    let api = &resource(&template, "HttpApi")["Properties"];
+    assert_eq!(
+        intrinsic(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]),
+        "!Ref:ThrottlingBurstLimit"
+    );
+    assert_eq!(
+        intrinsic(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]),
+        "!Ref:ThrottlingRateLimit"
+    );
+    assert_eq!(
+        intrinsic(&api["AccessLogSettings"]["DestinationArn"]),
+        "!GetAtt:AccessLogGroup.Arn"
+    );
+    assert!(intrinsic(&template["Outputs"]["InvokeUrl"]["Value"])
+        .ends_with(Operation::CompleteAttachmentUpload.path()));
+}
+
+#[test]
+fn the_bucket_is_private_encrypted_tls_only_and_open_to_the_widgets_origins() {
+    let template = template();
+    let bucket = resource(&template, "AttachmentsBucket");
+    assert_eq!(bucket["Type"], "AWS::S3::Bucket");
+    assert_eq!(bucket["Condition"], "CreateAttachmentsBucket");
+    let properties = &bucket["Properties"];
+    let block = &properties["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting], true, "{setting}");
+    }
+    assert!(
+        properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+            ["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+            .is_string()
+    );
+    let cors = &properties["CorsConfiguration"]["CorsRules"][0];
+    assert_eq!(intrinsic(&cors["AllowedOrigins"]), "!Ref:AllowedOrigins");
+    let methods: BTreeSet<&str> = cors["AllowedMethods"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(methods, BTreeSet::from(["GET", "PUT"]));
+    let headers: Vec<&str> = cors["AllowedHeaders"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    // The headers the pre-signed PUT signs and the browser must send.
+    for signed in ["Content-Type", "If-None-Match"] {
+        assert!(headers.contains(&signed), "{signed} in {headers:?}");
+    }
+    let policy = &resource(&template, "AttachmentsBucketPolicy")["Properties"]["PolicyDocument"]
+        ["Statement"][0];
+    assert_eq!(policy["Effect"], "Deny");
+    assert_eq!(
+        policy["Condition"]["Bool"]["aws:SecureTransport"].as_str(),
+        Some("false")
+    );
+    let variables = &resource(&template, FUNCTION)["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        intrinsic(&variables["ATTACHMENTS_BUCKET"]),
+        "!If:CreateAttachmentsBucket,!Ref:AttachmentsBucket,!Ref:ExistingBucketName"
+    );
+}
