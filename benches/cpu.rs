@@ -1,59 +1,38 @@
-//! The CPU path without I/O, through the real handler: an API Gateway event in, a response out
-//! (route, parse, validate, hash, authenticate from the warm cache, build the transaction, map the
-//! answer, write the log line), with only the network call left out. A second measurement adds the
-//! SDK's own request pipeline (serialise, sign, deserialise), answered in-process by
-//! aws-smithy-mocks, to show what the SDK costs on top.
+//! The CPU path of each operation through the real handler (routing, parsing, hashing, the
+//! store's transaction built and its answer classified, pre-signing, the response and its log
+//! line), with the network calls answered in memory. `make bench` writes the results up.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use complete_attachment_upload::http::Handler;
-use complete_attachment_upload::logging;
-use complete_attachment_upload::request::{AttachmentId, RequestFingerprint, TokenHash};
-use complete_attachment_upload::service::{Service, Settings};
-use complete_attachment_upload::store::dynamodb::{classify_cancellation, Tables, REQUEST_HASH};
-use complete_attachment_upload::store::{
-    Completion, Connection, DynamoDbStore, Outcome, Store, StoreError,
+use aws_sdk_dynamodb::types::CancellationReason;
+use connect_attachments::domain::{
+    ApprovedAttachment, AttachmentId, Connection, ObjectKey, Outcome, PresignedUrl, StoredObject,
+    TokenHash,
+};
+use connect_attachments::http::Handler;
+use connect_attachments::logging;
+use connect_attachments::objects::{Download, ObjectError, Objects, S3Objects};
+use connect_attachments::operations::complete;
+use connect_attachments::schema::{Tables, REQUEST_HASH};
+use connect_attachments::service::{Service, Settings};
+use connect_attachments::store::dynamodb::classify_completion_cancellation;
+use connect_attachments::store::{
+    Caller, Completion, DynamoDbStore, Start, Started, Store, StoreError,
 };
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use devkit::{demo, events, local};
 
-const SUCCESS_EVENT: &str = include_str!("../events/success.json");
-
-fn demo_connection() -> Connection {
-    Connection {
-        participant_id: "demo-participant".into(),
-        contact_id: "demo-contact".into(),
-        expires_at: i64::from(u32::MAX),
-    }
+fn event(name: &str) -> String {
+    events::all()
+        .into_iter()
+        .find(|e| e.name == name)
+        .map(|e| e.event.to_string())
+        .unwrap()
 }
 
-/// DynamoDB with the HTTP exchange answered in-process: the SDK's whole pipeline runs.
-fn mocked_client() -> aws_sdk_dynamodb::Client {
-    let connection = format!(
-        r#"{{"Item":{{"ParticipantId":{{"S":"demo-participant"}},"ContactId":{{"S":"demo-contact"}},"ExpiresAt":{{"N":"{}"}}}}}}"#,
-        u32::MAX
-    );
-    let lookup = mock!(aws_sdk_dynamodb::Client::get_item)
-        .sequence()
-        .http_status(200, Some(connection))
-        .repeatedly()
-        .build();
-    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .http_status(200, Some("{}".to_owned()))
-        .repeatedly()
-        .build();
-    mock_client!(
-        aws_sdk_dynamodb,
-        RuleMode::MatchAny,
-        &[&lookup, &transaction]
-    )
-}
-
-/// The real store's transaction and classification, without the network call between them.
+/// The real store's transactions and classification, without the network call between them.
 struct WithoutNetwork {
     store: DynamoDbStore,
     /// `None`: the transaction commits; `Some`: it is cancelled with these reasons.
@@ -62,67 +41,157 @@ struct WithoutNetwork {
 
 impl Store for WithoutNetwork {
     async fn find_connection(&self, _: &TokenHash) -> Result<Option<Connection>, StoreError> {
-        Ok(Some(demo_connection()))
+        Ok(Some(demo::customer()))
+    }
+
+    async fn start(&self, start: &Start<'_>) -> Result<Started, StoreError> {
+        black_box(self.store.start_transaction(start)?);
+        Ok(Started {
+            attachment_id: start.attachment_id.clone(),
+            outcome: Outcome::Done,
+        })
     }
 
     async fn complete(&self, completion: &Completion<'_>) -> Result<Outcome, StoreError> {
-        black_box(self.store.transaction(completion)?);
+        black_box(self.store.complete_transaction(completion)?);
         match &self.cancellation {
-            None => Ok(Outcome::Completed),
-            Some(reasons) => classify_cancellation(reasons, completion),
+            None => Ok(Outcome::Done),
+            Some(reasons) => classify_completion_cancellation(reasons, completion),
         }
+    }
+
+    async fn replay_or_refuse(
+        &self,
+        _: &Caller<'_>,
+        _: &AttachmentId,
+    ) -> Result<Outcome, StoreError> {
+        Err(StoreError::NotUploaded)
+    }
+
+    async fn approved_attachment(
+        &self,
+        _: &TokenHash,
+        _: &AttachmentId,
+        _: SystemTime,
+    ) -> Result<ApprovedAttachment, StoreError> {
+        let upload = demo::upload();
+        Ok(ApprovedAttachment {
+            contact_id: demo::CONTACT_ID.into(),
+            name: upload.name,
+            content_type: upload.content_type,
+            size: upload.size,
+        })
+    }
+}
+
+/// Real pre-signing (local: no network), `HeadObject` answered in memory.
+struct Presigning(S3Objects);
+
+impl Objects for Presigning {
+    async fn presign_upload(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+        size: u64,
+        now: SystemTime,
+        valid_for: Duration,
+    ) -> Result<PresignedUrl, ObjectError> {
+        self.0
+            .presign_upload(key, content_type, size, now, valid_for)
+            .await
+    }
+
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        download: Download<'_>,
+        now: SystemTime,
+        valid_for: Duration,
+    ) -> Result<PresignedUrl, ObjectError> {
+        self.0.presign_download(key, download, now, valid_for).await
+    }
+
+    async fn head(&self, _: &ObjectKey) -> Result<Option<StoredObject>, ObjectError> {
+        let upload = demo::upload();
+        Ok(Some(StoredObject {
+            size: upload.size,
+            content_type: upload.content_type,
+            etag: "\"0123456789abcdef\"".into(),
+        }))
     }
 }
 
 fn replay_reasons() -> Vec<CancellationReason> {
-    let fingerprint = RequestFingerprint::of(&AttachmentId::new("demo-attachment"));
-    let reason = |code: &str, item: Option<(&str, &str)>| {
+    let fingerprint = connect_attachments::domain::Fingerprint::of_completion(&AttachmentId::new(
+        demo::UPLOADED[0],
+    ));
+    let reason = |code: &str, item: &[(&str, &str)]| {
+        let item = (!item.is_empty()).then(|| {
+            item.iter()
+                .map(|(k, v)| ((*k).to_owned(), connect_attachments::schema::s(v)))
+                .collect()
+        });
         CancellationReason::builder()
             .code(code)
-            .set_item(item.map(|(k, v)| [(k.to_owned(), AttributeValue::S(v.to_owned()))].into()))
+            .set_item(item)
             .build()
     };
-    let attachment = [
-        ("ParticipantId", "demo-participant"),
-        ("ContactId", "demo-contact"),
-        ("Status", "APPROVED"),
-    ];
     vec![
-        reason("None", None),
-        CancellationReason::builder()
-            .code("ConditionalCheckFailed")
-            .set_item(Some(
-                attachment
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), AttributeValue::S((*v).to_owned())))
-                    .collect(),
-            ))
-            .build(),
+        reason("None", &[]),
         reason(
             "ConditionalCheckFailed",
-            Some((REQUEST_HASH, fingerprint.as_str())),
+            &[
+                ("ParticipantId", demo::PARTICIPANT_ID),
+                ("ContactId", demo::CONTACT_ID),
+                ("Status", "APPROVED"),
+            ],
         ),
-        reason("None", None),
+        reason(
+            "ConditionalCheckFailed",
+            &[(REQUEST_HASH, fingerprint.as_str())],
+        ),
+        reason("None", &[]),
     ]
 }
 
-fn bench_handler<S: Store>(
+fn handler(cancellation: Option<Vec<CancellationReason>>) -> Handler<WithoutNetwork, Presigning> {
+    // Clients that never connect: no call leaves the process.
+    let unused = "http://127.0.0.1:9";
+    let store = DynamoDbStore::new(
+        local::dynamodb_client_for(unused, Duration::from_secs(1)),
+        Tables::default(),
+    );
+    let objects = S3Objects::new(
+        local::s3_client_for(unused, Duration::from_secs(1)),
+        "attachments".into(),
+    );
+    Handler::new(Service::new(
+        WithoutNetwork {
+            store,
+            cancellation,
+        },
+        Presigning(objects),
+        Settings::default(),
+    ))
+}
+
+fn bench_handler<S: Store, O: Objects>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     name: &str,
-    handler: Handler<S>,
-    expected: u16,
+    handler: &Handler<S, O>,
+    event: &str,
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     // Warm: the connection is cached, as on a warm container.
-    runtime.block_on(handler.handle(lambda_http::request::from_str(SUCCESS_EVENT).unwrap()));
+    runtime.block_on(handler.handle(lambda_http::request::from_str(event).unwrap()));
     group.bench_function(name, |b| {
         b.to_async(&runtime).iter(|| async {
-            let request = lambda_http::request::from_str(SUCCESS_EVENT).unwrap();
+            let request = lambda_http::request::from_str(event).unwrap();
             let response = handler.handle(request).await;
-            assert_eq!(response.status(), expected);
+            assert_eq!(response.status(), 200);
             response
         })
     });
@@ -132,41 +201,20 @@ fn cpu_path(c: &mut Criterion) {
     // The log line is part of the path: format it as in production, into a sink.
     let filter = logging::filter("info").unwrap();
     let _logs = tracing::subscriber::set_default(logging::subscriber(filter, std::io::sink));
-    let store = DynamoDbStore::new(mocked_client(), Tables::default());
     let mut group = c.benchmark_group("cpu");
-
-    let completed = WithoutNetwork {
-        store: store.clone(),
-        cancellation: None,
-    };
+    let fresh = handler(None);
+    bench_handler(&mut group, "start", &fresh, &event("start-success"));
+    bench_handler(&mut group, "complete", &fresh, &event("success"));
+    bench_handler(&mut group, "get", &fresh, &event("get-success"));
     bench_handler(
         &mut group,
-        "handler_first_completion",
-        Handler::new(Service::new(completed, Settings::default())),
-        200,
+        "complete_replay",
+        &handler(Some(replay_reasons())),
+        &event("success"),
     );
-    let replayed = WithoutNetwork {
-        store: store.clone(),
-        cancellation: Some(replay_reasons()),
-    };
-    bench_handler(
-        &mut group,
-        "handler_replay",
-        Handler::new(Service::new(replayed, Settings::default())),
-        200,
-    );
-    bench_handler(
-        &mut group,
-        "handler_with_sdk_pipeline",
-        Handler::new(Service::new(store, Settings::default())),
-        200,
-    );
-
-    let request = lambda_http::request::from_str(SUCCESS_EVENT).unwrap();
-    group.bench_function("parse_and_validate", |b| {
-        b.iter(|| {
-            complete_attachment_upload::request::parse(request.headers(), request.body()).unwrap()
-        })
+    let request = lambda_http::request::from_str(&event("success")).unwrap();
+    group.bench_function("parse_and_validate_complete", |b| {
+        b.iter(|| complete::parse(request.headers(), request.body()).unwrap())
     });
     group.finish();
 }

@@ -1,104 +1,33 @@
-//! Benchmarks against DynamoDB Local (`make bench` starts it), measured in one run so that the
-//! ratios hold on a shared, noisy machine:
+//! Benchmarks against DynamoDB Local and the local S3 server (`make bench` starts them), measured
+//! in one run so that the ratios hold on a shared, noisy machine:
 //!
-//! 1. handler overhead: median latency of a full handler invocation (event in → response out)
-//!    over the median of one bare `TransactWriteItems` of the same items, same SDK client;
+//! 1. handler overhead: median latency of a full CompleteAttachmentUpload through the handler
+//!    (event in → response out) over the median of its bare calls (`HeadObject` and
+//!    `TransactWriteItems` of the same items, same SDK clients);
 //! 2. cold start: exec of the release binary → its first completed invocation, served by a stub
-//!    Lambda Runtime API in this process, and the DynamoDB calls of that first invocation;
+//!    Lambda Runtime API in this process, and the DynamoDB and S3 calls of each kind of request;
 //! 3. peak RSS of the release binary after 1,000 invocations.
 //!
-//! Results go to `target/bench/lambda.json` for `scripts/bench.sh` to write up.
+//! Results go to `target/bench/lambda.json` for `scripts/write-benchmarks.py` to write up.
 
-#[path = "../tests/common/runtime_api.rs"]
-mod runtime_api;
+use std::time::{Duration, Instant, SystemTime};
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodb::Client;
-use complete_attachment_upload::http::Handler;
-use complete_attachment_upload::request::{
-    AttachmentId, ClientTokenHash, RequestFingerprint, TokenHash,
+use connect_attachments::domain::Operation::{
+    CompleteAttachmentUpload as Complete, GetAttachment as Get, StartAttachmentUpload as Start,
 };
-use complete_attachment_upload::service::{Service, Settings};
-use complete_attachment_upload::store::dynamodb::{self, Tables};
-use complete_attachment_upload::store::{Completion, Connection, DynamoDbStore};
-use runtime_api::{http_api_event, request_body, FunctionProcess};
+use connect_attachments::domain::{
+    AttachmentId, ClientTokenHash, Fingerprint, ObjectKey, StoredObject, TokenHash,
+};
+use connect_attachments::store::{Caller, Completion, DynamoDbStore};
+use devkit::fixtures::{calls, handler_with, request_lines, unique, with_quota, Participant, FILE};
+use devkit::local;
+use devkit::runtime_api::{http_api_event, FunctionProcess};
 use serde_json::{json, Value};
 
-const BINARY: &str = "target/release/complete-attachment-upload";
-const OVERHEAD_SAMPLES: usize = 400;
+const BINARY: &str = "target/release/connect-attachments";
+const OVERHEAD_SAMPLES: usize = 300;
 const COLD_STARTS: usize = 20;
 const RSS_INVOCATIONS: usize = 1000;
-
-fn settings() -> Settings {
-    Settings {
-        max_attachments_per_contact: u32::MAX,
-        ..Settings::default()
-    }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_owned())
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:016x}", fastrand::u64(..))
-}
-
-struct Seeded {
-    token: String,
-    connection: Connection,
-}
-
-async fn seed_connection(client: &Client) -> Seeded {
-    let token = unique("bench-token");
-    let connection = Connection {
-        participant_id: unique("participant"),
-        contact_id: unique("contact"),
-        expires_at: now() + 3600,
-    };
-    client
-        .put_item()
-        .table_name("connections")
-        .item("TokenHash", s(TokenHash::of(&token).as_str()))
-        .item("ParticipantId", s(&connection.participant_id))
-        .item("ContactId", s(&connection.contact_id))
-        .item(
-            "ExpiresAt",
-            AttributeValue::N(connection.expires_at.to_string()),
-        )
-        .send()
-        .await
-        .expect("seed connection (is DynamoDB Local up, with the tables? run `make bench`)");
-    Seeded { token, connection }
-}
-
-async fn seed_attachment(client: &Client, connection: &Connection) -> String {
-    let id = unique("attachment");
-    client
-        .put_item()
-        .table_name("attachments")
-        .item("AttachmentId", s(&id))
-        .item("ParticipantId", s(&connection.participant_id))
-        .item("ContactId", s(&connection.contact_id))
-        .item("Status", s("IN_PROGRESS"))
-        .send()
-        .await
-        .expect("seed attachment");
-    id
-}
-
-fn event(token: &str, attachment_id: &str, client_token: &str) -> String {
-    http_api_event(token, &request_body(attachment_id, client_token))
-}
 
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
@@ -109,43 +38,72 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn handler_overhead(client: &Client) -> Value {
-    let store = DynamoDbStore::new(client.clone(), Tables::default());
-    let handler = Handler::new(Service::new(store.clone(), settings()));
-    let seeded = seed_connection(client).await;
-    let mut handler_times = Vec::new();
-    let mut bare_times = Vec::new();
-    let warm_up = 50;
+fn complete_body(attachment_id: &str) -> Value {
+    json!({ "AttachmentIds": [attachment_id], "ClientToken": unique("ct") })
+}
+
+async fn handler_overhead() -> Value {
+    let settings = with_quota(u32::MAX);
+    let limits = settings.limits;
+    let handler = handler_with(local::dynamodb_client(), settings);
+    let store = DynamoDbStore::new(local::dynamodb_client(), local::tables());
+    let (dynamodb, s3) = (local::dynamodb_client(), local::s3_client());
+    let alice = Participant::connected(&unique("contact")).await;
+    let connection = alice.connection(i64::MAX);
+    let token_hash = TokenHash::of(&alice.token);
+    let (mut handler_times, mut bare_times) = (Vec::new(), Vec::new());
+    let warm_up = 30;
     for i in 0..OVERHEAD_SAMPLES + warm_up {
         // Alternate the two so that drift in the machine's load hits both alike.
-        let attachment = seed_attachment(client, &seeded.connection).await;
-        let request =
-            lambda_http::request::from_str(&event(&seeded.token, &attachment, &unique("ct")))
-                .unwrap();
+        let attachment = alice.attachment().await;
+        let request = lambda_http::request::from_str(&http_api_event(
+            Complete,
+            &alice.token,
+            &complete_body(&attachment),
+        ))
+        .unwrap();
         let started = Instant::now();
         let response = handler.handle(request).await;
         let handler_time = started.elapsed();
         assert_eq!(response.status(), 200);
 
-        let attachment = AttachmentId::new(seed_attachment(client, &seeded.connection).await);
-        let token_hash = TokenHash::of(&seeded.token);
+        let attachment = AttachmentId::new(alice.attachment().await);
+        let key = ObjectKey::new(&alice.contact_id, &attachment);
         let client_token_hash = ClientTokenHash::of(&unique("ct"));
-        let fingerprint = RequestFingerprint::of(&attachment);
-        let completion = Completion {
-            token_hash: &token_hash,
-            connection: &seeded.connection,
-            attachment_id: &attachment,
-            client_token_hash: &client_token_hash,
-            fingerprint: &fingerprint,
-            now: SystemTime::now(),
-            idempotency_ttl_seconds: 86_400,
-            max_attachments_per_contact: u32::MAX,
+        let fingerprint = Fingerprint::of_completion(&attachment);
+        let object = StoredObject {
+            size: FILE.len() as u64,
+            content_type: "text/plain".into(),
+            etag: String::new(),
         };
-        let items = store.transaction(&completion).unwrap();
         let started = Instant::now();
-        client
+        let head = s3
+            .head_object()
+            .bucket(local::bucket())
+            .key(key.as_str())
+            .send()
+            .await
+            .expect("bare HeadObject");
+        let object = StoredObject {
+            etag: head.e_tag().unwrap_or_default().to_owned(),
+            ..object
+        };
+        let completion = Completion {
+            caller: Caller {
+                token_hash: &token_hash,
+                connection: &connection,
+                client_token_hash: &client_token_hash,
+                fingerprint: &fingerprint,
+                now: SystemTime::now(),
+                limits,
+            },
+            attachment_id: &attachment,
+            object: &object,
+            expected_content_type: "text/plain",
+        };
+        dynamodb
             .transact_write_items()
-            .set_transact_items(Some(items))
+            .set_transact_items(Some(store.complete_transaction(&completion).unwrap()))
             .send()
             .await
             .expect("bare transaction");
@@ -159,14 +117,14 @@ async fn handler_overhead(client: &Client) -> Value {
     let bare_median = median(&mut bare_times);
     let ratio = handler_median.as_secs_f64() / bare_median.as_secs_f64();
     println!(
-        "handler overhead: handler median {:.3} ms / bare TransactWriteItems median {:.3} ms = {ratio:.3} ({OVERHEAD_SAMPLES} samples each)",
+        "handler overhead: handler median {:.3} ms / bare HeadObject + TransactWriteItems median {:.3} ms = {ratio:.3} ({OVERHEAD_SAMPLES} samples each)",
         ms(handler_median),
         ms(bare_median)
     );
     json!({
         "samples": OVERHEAD_SAMPLES,
         "handler_median_ms": ms(handler_median),
-        "bare_transaction_median_ms": ms(bare_median),
+        "bare_calls_median_ms": ms(bare_median),
         "ratio": ratio,
     })
 }
@@ -188,68 +146,101 @@ async fn run_process(events: Vec<String>) -> (Vec<Duration>, String, u64) {
     (times, function.stop().await, peak_rss_kib)
 }
 
-fn logged_calls(stdout: &str) -> Vec<u64> {
-    stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter_map(|line| line.get("dynamodb_calls").and_then(Value::as_u64))
-        .collect()
-}
+/// The kinds of request whose calls the cold-start runs count, in the order they are sent.
+const KINDS: [&str; 8] = [
+    "complete, cold",
+    "complete, warm",
+    "complete, replay",
+    "start, warm",
+    "start, replay",
+    "get",
+    "unknown token",
+    "validation error",
+];
 
-async fn cold_start(client: &Client) -> Value {
+async fn cold_start() -> Value {
     let mut first_invocation = Vec::new();
-    let mut calls = Vec::new();
+    let mut counted = Vec::new();
     for _ in 0..COLD_STARTS {
-        let seeded = seed_connection(client).await;
-        let first = seed_attachment(client, &seeded.connection).await;
-        let second = seed_attachment(client, &seeded.connection).await;
-        let replayed = unique("ct");
-        // A first completion on the cold process, one on the warm process, a replay, an unknown
-        // token, a validation error: the process counts its calls for each.
+        let contact = unique("contact");
+        let alice = Participant::connected(&contact).await;
+        let agent = Participant::connected(&contact).await;
+        let (first, second) = (alice.attachment().await, alice.attachment().await);
+        let replayed = complete_body(&second);
+        let start = json!({
+            "AttachmentName": "a.txt", "AttachmentSizeInBytes": 3, "ContentType": "text/plain",
+            "ClientToken": unique("st"),
+        });
         let events = vec![
-            event(&seeded.token, &first, &unique("ct")),
-            event(&seeded.token, &second, &replayed),
-            event(&seeded.token, &second, &replayed),
-            event(&unique("unknown-token"), &second, &unique("ct")),
-            http_api_event(&seeded.token, "{}"),
+            http_api_event(Complete, &alice.token, &complete_body(&first)),
+            http_api_event(Complete, &alice.token, &replayed),
+            http_api_event(Complete, &alice.token, &replayed),
+            http_api_event(Start, &alice.token, &start),
+            http_api_event(Start, &alice.token, &start),
+            http_api_event(Get, &agent.token, &json!({ "AttachmentId": first })),
+            http_api_event(Complete, &unique("unknown-token"), &complete_body(&first)),
+            http_api_event(Complete, &alice.token, &json!({})),
         ];
         let (times, stdout, _) = run_process(events).await;
         first_invocation.push(times[0]);
-        calls = logged_calls(&stdout);
+        counted = request_lines(&stdout)
+            .iter()
+            .map(calls)
+            .map(|c| json!({"dynamodb": c.dynamodb, "s3": c.s3}))
+            .collect();
     }
     let median_first = median(&mut first_invocation);
+    let calls: serde_json::Map<String, Value> = KINDS
+        .iter()
+        .zip(counted)
+        .map(|(kind, calls)| ((*kind).to_owned(), calls))
+        .collect();
     println!(
-        "cold start: exec → first completed invocation, median of {COLD_STARTS}: {:.2} ms; DynamoDB calls (cold first completion, warm first completion, replay, unknown token, validation error): {calls:?}",
-        ms(median_first)
+        "cold start: exec → first completed invocation (a CompleteAttachmentUpload), median of {COLD_STARTS}: {:.2} ms; calls per request: {}",
+        ms(median_first),
+        Value::Object(calls.clone())
     );
     json!({
         "runs": COLD_STARTS,
         "exec_to_first_response_median_ms": ms(median_first),
         "exec_to_first_response_min_ms": ms(first_invocation[0]),
-        "dynamodb_calls_cold_warm_replay_unknown_invalid": calls,
+        "calls": calls,
     })
 }
 
-async fn peak_rss(client: &Client) -> Value {
-    let seeded = seed_connection(client).await;
+async fn peak_rss() -> Value {
+    let contact = unique("contact");
+    let alice = Participant::connected(&contact).await;
+    let approved = alice.attachment().await;
     let mut events = Vec::new();
-    for _ in 0..RSS_INVOCATIONS {
-        let attachment = seed_attachment(client, &seeded.connection).await;
-        events.push(event(&seeded.token, &attachment, &unique("ct")));
+    for i in 0..RSS_INVOCATIONS {
+        let body = json!({
+            "AttachmentName": format!("file-{i}.txt"), "AttachmentSizeInBytes": 3,
+            "ContentType": "text/plain", "ClientToken": unique("st"),
+        });
+        events.push(http_api_event(Start, &alice.token, &body));
+        if i % 4 == 0 {
+            events.push(http_api_event(
+                Get,
+                &alice.token,
+                &json!({ "AttachmentId": approved }),
+            ));
+        }
     }
     let (_, _, peak_rss_kib) = run_process(events).await;
     println!(
-        "peak RSS after {RSS_INVOCATIONS} invocations: {:.1} MiB",
+        "peak RSS after {} invocations: {:.1} MiB",
+        RSS_INVOCATIONS + RSS_INVOCATIONS / 4,
         peak_rss_kib as f64 / 1024.0
     );
-    json!({ "invocations": RSS_INVOCATIONS, "peak_rss_mib": peak_rss_kib as f64 / 1024.0 })
+    json!({ "invocations": RSS_INVOCATIONS + RSS_INVOCATIONS / 4, "peak_rss_mib": peak_rss_kib as f64 / 1024.0 })
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this as a test: skip the
-    // measurement there (it needs DynamoDB Local and a release build).
+    // measurement there (it needs the local services and a release build).
     if !std::env::args().any(|a| a == "--bench") {
-        println!("benches/lambda.rs measures only under `make bench` (DynamoDB Local and a release build)");
+        println!("benches/lambda.rs measures only under `make bench` (local services and a release build)");
         return;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -257,12 +248,11 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let client = dynamodb::client("us-east-1", Duration::from_secs(10)).await;
         let results = json!({
             "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
-            "handler_overhead": handler_overhead(&client).await,
-            "cold_start": cold_start(&client).await,
-            "peak_rss": peak_rss(&client).await,
+            "handler_overhead": handler_overhead().await,
+            "cold_start": cold_start().await,
+            "peak_rss": peak_rss().await,
         });
         std::fs::create_dir_all("target/bench").unwrap();
         std::fs::write(

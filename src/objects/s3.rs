@@ -157,11 +157,16 @@ impl Objects for S3Objects {
 fn classify(
     error: SdkError<HeadObjectError, HttpResponse>,
 ) -> Result<Option<StoredObject>, ObjectError> {
+    // A key S3 cannot hold (an id written by another service, with characters or a length no
+    // object key may have) cannot be sent, or is refused with 400: no object can be under it.
+    if matches!(error, SdkError::ConstructionFailure(_)) {
+        return Ok(None);
+    }
     let status = error.raw_response().map(|raw| raw.status().as_u16());
     match status {
         // Without s3:ListBucket (the function has none: least privilege), S3 answers a missing
         // key with 403 instead of 404. Either way nothing was uploaded under it.
-        Some(403 | 404) => Ok(None),
+        Some(400 | 403 | 404) => Ok(None),
         // `SlowDown` and other throttling that outlasted the SDK's own retries.
         Some(429 | 503) => Err(ObjectError::Throttled),
         _ => Err(ObjectError::Unavailable(error.into())),

@@ -1,5 +1,5 @@
 //! The function served over HTTP and called with boto3 (Python), as the README shows: each answer
-//! must arrive as boto3's modeled exception.
+//! must arrive as boto3's modeled exception, and the whole lifecycle must work through it.
 
 use devkit::fixtures::*;
 use devkit::local;
@@ -7,7 +7,7 @@ use devkit::local;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_parses_every_answer_as_its_modeled_exception() {
     let python = api_tool("python");
-    let handler = handler_with(local::dynamodb_client(), with_quota(2));
+    let handler = handler_with(local::dynamodb_client(), with_quota(3));
     let address = devkit::server::serve(handler).await;
     let alice = Participant::connected(&unique("contact")).await;
     let attachments = [
@@ -17,7 +17,7 @@ async fn boto3_parses_every_answer_as_its_modeled_exception() {
     ];
 
     let output = tokio::process::Command::new(python)
-        .arg("tests/boto3_client.py")
+        .arg("tests/it/boto3_client.py")
         .arg(format!("http://{address}"))
         .arg(&alice.token)
         .args(&attachments)

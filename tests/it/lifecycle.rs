@@ -462,3 +462,23 @@ async fn a_short_lived_download_url_expires() {
     assert!(url.contains("X-Amz-Expires=5"), "{url}");
     assert_eq!(http("GET", url, &[], b"").await.status, 200);
 }
+
+#[tokio::test]
+async fn an_id_no_object_key_can_hold_is_never_uploaded_and_answers_409() {
+    let handler = handler();
+    let alice = Participant::connected(&unique("contact")).await;
+    for odd in ["nul\u{0}in-the-middle", "\u{7f}\u{1}", &"é".repeat(256)] {
+        let id = odd.to_string();
+        put_attachment(
+            &id,
+            &alice.participant_id,
+            &alice.contact_id,
+            Status::InProgress,
+        )
+        .await;
+        let response = handler
+            .handle(alice.complete_request(&id, &unique("c")))
+            .await;
+        assert_eq!(answer(&response), is(CONFLICT), "{id:?}");
+    }
+}

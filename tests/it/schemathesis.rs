@@ -17,6 +17,10 @@ async fn run(url: &str, extra: &[&str]) {
             "20261128",
             "--workers",
             "2",
+            // Its coverage phase fails inside schemathesis 4.32.5 itself on the start operation's
+            // body (a Hypothesis FlakyFailure while building a strategy, before any request).
+            "--phases",
+            "examples,fuzzing,stateful",
         ])
         .args(extra)
         .env("SCHEMATHESIS_TELEMETRY", "false")
@@ -34,7 +38,9 @@ async fn run(url: &str, extra: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_function_conforms_to_openapi_yaml() {
-    let address = devkit::server::serve(handler()).await;
+    // No quota to run out of: generated requests must answer the same whenever they run.
+    let handler = handler_with(devkit::local::dynamodb_client(), with_quota(u32::MAX));
+    let address = devkit::server::serve(handler).await;
     let url = format!("http://{address}");
     let alice = Participant::connected(&unique("contact")).await;
     for _ in 0..4 {

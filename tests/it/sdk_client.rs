@@ -88,6 +88,103 @@ async fn success_and_every_modeled_error_parse_as_their_typed_variants() {
 }
 
 #[tokio::test]
+async fn the_whole_lifecycle_through_the_sdk_and_each_operations_typed_errors() {
+    use aws_sdk_connectparticipant::operation::get_attachment::GetAttachmentError as GetError;
+    use aws_sdk_connectparticipant::operation::start_attachment_upload::StartAttachmentUploadError as StartError;
+    let sdk = participant_client(devkit::server::serve(handler()).await);
+    let contact = unique("contact");
+    let customer = Participant::connected(&contact).await;
+    let agent = Participant::connected(&contact).await;
+    let bytes = b"hello from aws-sdk-connectparticipant\n";
+
+    let started = sdk
+        .start_attachment_upload()
+        .connection_token(&customer.token)
+        .attachment_name("sdk.txt")
+        .attachment_size_in_bytes(bytes.len() as i64)
+        .content_type("text/plain")
+        .client_token("sdk-start")
+        .send()
+        .await
+        .expect("start");
+    let metadata = started.upload_metadata().expect("UploadMetadata");
+    let headers: Vec<(&str, &str)> = metadata
+        .headers_to_include()
+        .expect("HeadersToInclude")
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let uploaded = http("PUT", metadata.url().expect("Url"), &headers, bytes).await;
+    assert_eq!(uploaded.status, 200);
+    let id = started.attachment_id().expect("AttachmentId");
+    complete(&sdk, &customer.token, id, "sdk-complete")
+        .await
+        .expect("complete");
+    let got = sdk
+        .get_attachment()
+        .connection_token(&agent.token)
+        .attachment_id(id)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.attachment_size_in_bytes(), bytes.len() as i64);
+    let download = http("GET", got.url().expect("Url"), &[], b"").await;
+    assert_eq!(download.body, bytes);
+
+    let start = |content_type: &'static str, token: String| {
+        let sdk = sdk.clone();
+        async move {
+            sdk.start_attachment_upload()
+                .connection_token(token)
+                .attachment_name("a.txt")
+                .attachment_size_in_bytes(1)
+                .content_type(content_type)
+                .client_token("sdk-start-2")
+                .send()
+                .await
+                .map_err(|e| e.into_service_error())
+        }
+    };
+    match start("text/html", customer.token.clone()).await {
+        Err(StartError::ValidationException(e)) => assert!(e.message().contains("contentType")),
+        other => panic!("expected ValidationException, got {other:?}"),
+    }
+    match start("text/plain", "no-such-token".into()).await {
+        Err(StartError::AccessDeniedException(_)) => {}
+        other => panic!("expected AccessDeniedException, got {other:?}"),
+    }
+    let pending = start("text/plain", customer.token.clone())
+        .await
+        .expect("start");
+    match complete(
+        &sdk,
+        &customer.token,
+        pending.attachment_id().unwrap(),
+        "sdk-early",
+    )
+    .await
+    {
+        Err(E::ConflictException(e)) => assert!(e.message().contains("not uploaded")),
+        other => panic!("expected ConflictException, got {other:?}"),
+    }
+    let get = |attachment_id: String| {
+        let (sdk, token) = (sdk.clone(), agent.token.clone());
+        async move {
+            sdk.get_attachment()
+                .connection_token(token)
+                .attachment_id(attachment_id)
+                .send()
+                .await
+                .map_err(|e| e.into_service_error())
+        }
+    };
+    match get(pending.attachment_id().unwrap().to_owned()).await {
+        Err(GetError::AccessDeniedException(_)) => {}
+        other => panic!("expected AccessDeniedException, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn throttling_parses_as_throttling_exception() {
     let lookup = live_connection();
     let throttled =
