@@ -19,8 +19,12 @@ watch_pid= output_pid=
 cleanup() {
   trap - EXIT INT TERM
   # Silence the function's output first: cargo-lambda's own shutdown report is noise.
-  [ -n "$output_pid" ] && kill "$output_pid" 2>/dev/null
-  [ -n "$watch_pid" ] && kill -TERM -- "-$watch_pid" 2>/dev/null && wait "$watch_pid" 2>/dev/null
+  [ -z "$output_pid" ] || kill "$output_pid" 2>/dev/null || true
+  if [ -n "$watch_pid" ]; then
+    kill -TERM -- "-$watch_pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do pid_alive "$watch_pid" || break; sleep 0.25; done
+    kill -KILL -- "-$watch_pid" 2>/dev/null || true
+  fi
   scripts/s3-local.sh stop "$run_dir/s3.pid"
   scripts/dynamodb-local.sh stop "$run_dir/dynamodb.pid"
   rm -rf "$run_dir"
@@ -54,7 +58,7 @@ mkfifo "$run_dir/output"
 cat <"$run_dir/output" &
 output_pid=$!
 # In a session of its own, so that Ctrl-C reaches this script only, which stops it.
-setsid cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file "$run_dir/function.env" \
+setsid cargo lambda watch --bin connect-attachments -A 127.0.0.1 -P "$PORT" --env-file "$run_dir/function.env" \
   >"$run_dir/output" 2>&1 &
 watch_pid=$!
 cargo build --quiet --bin connect-attachments # the build cargo lambda watch runs; ready when it is

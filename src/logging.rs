@@ -67,7 +67,7 @@ mod tests {
         let targets = filter("trace").unwrap();
         assert!(!targets.would_enable("lambda_runtime::layers::api_response", &Level::TRACE));
         assert!(targets.would_enable("lambda_runtime", &Level::DEBUG));
-        assert!(targets.would_enable("complete_attachment_upload", &Level::TRACE));
+        assert!(targets.would_enable("connect_attachments", &Level::TRACE));
         assert!(!filter("warn")
             .unwrap()
             .would_enable("lambda_runtime", &Level::INFO));
