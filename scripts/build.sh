@@ -8,7 +8,7 @@ cd "$ROOT"
 scripts/install.sh lambda
 use_venv lambda
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-cargo lambda build --release --arm64
+cargo lambda build --release --arm64 --bin connect-attachments
 binary=target/lambda/connect-attachments/bootstrap
 file "$binary" 2>/dev/null || true
 echo "$binary: $(stat -c %s "$binary") bytes ($(du -h "$binary" | cut -f1))"

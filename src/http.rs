@@ -9,6 +9,7 @@ use futures_util::FutureExt;
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::cors::Origins;
 use crate::domain::Operation;
 use crate::error::ApiError;
 use crate::objects::Objects;
@@ -27,16 +28,28 @@ struct HandlerPanicked(String);
 
 pub struct Handler<S, O> {
     service: Service<S, O>,
+    origins: Origins,
 }
 
 impl<S: Store, O: Objects> Handler<S, O> {
     pub fn new(service: Service<S, O>) -> Self {
-        Self { service }
+        Self {
+            service,
+            origins: Origins::default(),
+        }
+    }
+
+    /// Answers preflights and lets pages of these origins read the answers.
+    pub fn with_cors(self, origins: Origins) -> Self {
+        Self { origins, ..self }
     }
 
     /// Answers one API Gateway request. Never fails and never panics: every problem, a panic
     /// included, becomes one of the contract's responses.
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        if let Some(preflight) = self.origins.preflight(request.method(), request.headers()) {
+            return preflight;
+        }
         let started = Instant::now();
         let request_id = request_id(&request);
         let operation = route(&request);
@@ -49,7 +62,9 @@ impl<S: Store, O: Objects> Handler<S, O> {
                 Report::without_calls(routed, ApiError::internal(panicked))
             });
         log_request(&request_id, &report, started);
-        respond(&request_id, &report.result)
+        let mut response = respond(&request_id, &report.result);
+        self.origins.decorate(request.headers(), &mut response);
+        response
     }
 
     async fn dispatch(&self, operation: Result<Operation, ApiError>, request: &Request) -> Report {

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod budget;
 pub mod config;
+pub mod cors;
 pub mod domain;
 pub mod error;
 pub mod http;

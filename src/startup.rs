@@ -78,9 +78,8 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     if let Err(error) = bucket {
         tracing::warn!(error = ?error, "S3 warm-up failed; the first request will connect");
     }
-    Ok(Handler::new(Service::new(
-        store,
-        objects,
-        config.settings.clone(),
-    )))
+    Ok(
+        Handler::new(Service::new(store, objects, config.settings.clone()))
+            .with_cors(config.origins.clone()),
+    )
 }

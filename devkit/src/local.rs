@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use connect_attachments::config::{self, DEFAULT_BUCKET};
+use connect_attachments::cors;
 use connect_attachments::schema::Tables;
 use connect_attachments::startup::timeouts;
 
@@ -146,14 +147,41 @@ pub async fn create_tables_and_bucket(
         }
     }
     match s3.create_bucket().bucket(bucket).send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(e)
             if e.as_service_error().is_some_and(|e| {
                 e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
-            }) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
+            }) => {}
+        Err(e) => return Err(e.into()),
     }
+    if let Ok(list) = std::env::var(config::ALLOWED_ORIGINS) {
+        let origins = cors::Origins::parse(&list).ok_or("ALLOWED_ORIGINS: a list of origins")?;
+        put_bucket_cors(s3, bucket, origins.as_slice()).await?;
+    }
+    Ok(())
+}
+
+/// The bucket's CORS, as template.yaml configures the real bucket: PUT and GET from the pages of
+/// `origins`, with the headers the pre-signed PUT signs.
+pub async fn put_bucket_cors(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    origins: &[String],
+) -> Result<(), BoxError> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let rule = CorsRule::builder()
+        .set_allowed_origins(Some(origins.to_vec()))
+        .set_allowed_methods(Some(cors::BUCKET_METHODS.map(String::from).to_vec()))
+        .set_allowed_headers(Some(cors::BUCKET_HEADERS.map(String::from).to_vec()))
+        .set_expose_headers(Some(
+            cors::BUCKET_EXPOSED_HEADERS.map(String::from).to_vec(),
+        ))
+        .max_age_seconds(cors::BUCKET_MAX_AGE_SECONDS)
+        .build()?;
+    s3.put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build()?)
+        .send()
+        .await?;
+    Ok(())
 }

@@ -5,6 +5,7 @@
 use connect_attachments::domain::Operation;
 
 mod boto3;
+mod browser;
 mod contract;
 mod counts;
 mod faults;

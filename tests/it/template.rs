@@ -254,3 +254,47 @@ fn the_bucket_is_private_encrypted_tls_only_and_open_to_the_widgets_origins() {
         "!If:CreateAttachmentsBucket,!Ref:AttachmentsBucket,!Ref:ExistingBucketName"
     );
 }
+
+#[test]
+fn the_apis_cors_is_the_functions_and_the_buckets_rule_is_the_local_ones() {
+    use connect_attachments::cors;
+    let template = template();
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let api = &resource(&template, "HttpApi")["Properties"]["CorsConfiguration"];
+    assert_eq!(intrinsic(&api["AllowOrigins"]), "!Ref:AllowedOrigins");
+    assert_eq!(strings(&api["AllowMethods"]), cors::ALLOWED_METHODS);
+    assert_eq!(strings(&api["AllowHeaders"]), cors::ALLOWED_HEADERS);
+    assert_eq!(strings(&api["ExposeHeaders"]), cors::EXPOSED_HEADERS);
+    assert_eq!(
+        api["MaxAge"].as_u64(),
+        Some(u64::from(cors::MAX_AGE_SECONDS))
+    );
+    let variables = &resource(&template, FUNCTION)["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        intrinsic(&variables["ALLOWED_ORIGINS"]),
+        "!Join:,,!Ref:AllowedOrigins"
+    );
+    let bucket = &resource(&template, "AttachmentsBucket")["Properties"]["CorsConfiguration"]
+        ["CorsRules"][0];
+    let mut methods = strings(&bucket["AllowedMethods"]);
+    methods.sort();
+    let mut expected = cors::BUCKET_METHODS.map(String::from).to_vec();
+    expected.sort();
+    assert_eq!(methods, expected);
+    assert_eq!(strings(&bucket["AllowedHeaders"]), cors::BUCKET_HEADERS);
+    assert_eq!(
+        strings(&bucket["ExposedHeaders"]),
+        cors::BUCKET_EXPOSED_HEADERS
+    );
+    assert_eq!(
+        bucket["MaxAge"].as_i64(),
+        Some(i64::from(cors::BUCKET_MAX_AGE_SECONDS))
+    );
+}
