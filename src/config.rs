@@ -24,10 +24,11 @@ pub const UPLOAD_URL_TTL_SECONDS: &str = "UPLOAD_URL_TTL_SECONDS";
 pub const PENDING_ATTACHMENT_TTL_SECONDS: &str = "PENDING_ATTACHMENT_TTL_SECONDS";
 pub const S3_TIMEOUT_MS: &str = "S3_TIMEOUT_MS";
 pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const RUST_LOG: &str = "RUST_LOG";
 
 /// The variables this function reads that a deployment sets (Lambda itself sets `AWS_*`).
-pub const FUNCTION_VARIABLES: [&str; 14] = [
+pub const FUNCTION_VARIABLES: [&str; 15] = [
     CONNECTIONS_TABLE,
     ATTACHMENTS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -41,6 +42,7 @@ pub const FUNCTION_VARIABLES: [&str; 14] = [
     PENDING_ATTACHMENT_TTL_SECONDS,
     S3_TIMEOUT_MS,
     ALLOWED_ORIGINS,
+    METRICS_NAMESPACE,
     RUST_LOG,
 ];
 
@@ -63,6 +65,8 @@ pub struct Config {
     pub log_filter: Targets,
     /// Pages allowed to call the API from a browser (none by default).
     pub origins: Origins,
+    /// The CloudWatch namespace of the function's metrics.
+    pub metrics_namespace: String,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -184,7 +188,19 @@ impl Config {
                     "a comma-separated list of origins such as https://chat.example.com, or *",
             })?,
         };
+        let metrics_namespace = lookup(METRICS_NAMESPACE)
+            .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
+        if metrics_namespace.is_empty()
+            || metrics_namespace.len() > 255
+            || metrics_namespace.starts_with(':')
+        {
+            return Err(ConfigError::Invalid {
+                name: METRICS_NAMESPACE,
+                expected: "a CloudWatch namespace of 1 to 255 characters",
+            });
+        }
         Ok(Self {
+            metrics_namespace,
             origins,
             tables,
             bucket,
@@ -391,6 +407,7 @@ mod tests {
             ("PENDING_ATTACHMENT_TTL_SECONDS", "0"),
             ("S3_TIMEOUT_MS", "soon"),
             ("ALLOWED_ORIGINS", "chat.example.com"),
+            ("METRICS_NAMESPACE", ""),
             ("AWS_ENDPOINT_URL", "ftp://example.com"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();

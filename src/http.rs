@@ -1,6 +1,5 @@
 //! The HTTP adapter: route to an operation, hand it the header and body, write the response.
 
-use std::error::Error as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,6 +11,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::cors::Origins;
 use crate::domain::Operation;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::objects::Objects;
 use crate::operations::{self, Answer, Report};
 use crate::service::Service;
@@ -29,6 +29,7 @@ struct HandlerPanicked(String);
 pub struct Handler<S, O> {
     service: Service<S, O>,
     origins: Origins,
+    metrics: Option<Metrics>,
 }
 
 impl<S: Store, O: Objects> Handler<S, O> {
@@ -36,6 +37,15 @@ impl<S: Store, O: Objects> Handler<S, O> {
         Self {
             service,
             origins: Origins::default(),
+            metrics: None,
+        }
+    }
+
+    /// Writes one CloudWatch EMF record per request.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self {
+            metrics: Some(metrics),
+            ..self
         }
     }
 
@@ -61,7 +71,13 @@ impl<S: Store, O: Objects> Handler<S, O> {
                 let panicked = HandlerPanicked(panic_message(&*panic));
                 Report::without_calls(routed, ApiError::internal(panicked))
             });
-        log_request(&request_id, &report, started);
+        let trace_id = request
+            .lambda_context_ref()
+            .and_then(|c| c.xray_trace_id.as_deref());
+        log_request(&request_id, trace_id.unwrap_or_default(), &report, started);
+        if let Some(metrics) = &self.metrics {
+            metrics.record(&report, started.elapsed());
+        }
         let mut response = respond(&request_id, &report.result);
         self.origins.decorate(request.headers(), &mut response);
         response
@@ -178,13 +194,14 @@ fn respond(request_id: &str, result: &Result<Answer, ApiError>) -> Response<Body
 
 /// The one log line of a request. It carries no header or body content and no URL: only
 /// hashes travel past the parser, and they are not logged either.
-fn log_request(request_id: &str, report: &Report, started: Instant) {
+fn log_request(request_id: &str, xray_trace_id: &str, report: &Report, started: Instant) {
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let operation = report.operation.map_or("none", Operation::name);
     let (dynamodb_calls, s3_calls) = (report.dynamodb_calls, report.s3_calls);
     match &report.result {
         Ok(answer) => tracing::info!(
             request_id,
+            xray_trace_id,
             operation,
             outcome = "OK",
             replay = answer.replayed(),
@@ -196,6 +213,7 @@ fn log_request(request_id: &str, report: &Report, started: Instant) {
         ),
         Err(error @ ApiError::Internal(_)) => tracing::error!(
             request_id,
+            xray_trace_id,
             operation,
             outcome = error.name(),
             status = error.status().as_u16(),
@@ -207,6 +225,7 @@ fn log_request(request_id: &str, report: &Report, started: Instant) {
         ),
         Err(error) => tracing::info!(
             request_id,
+            xray_trace_id,
             operation,
             outcome = error.name(),
             status = error.status().as_u16(),
@@ -218,7 +237,8 @@ fn log_request(request_id: &str, report: &Report, started: Instant) {
     }
 }
 
-fn error_chain(error: &ApiError) -> String {
+/// An error's sources, joined: the details of a 500, for the log only.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = String::new();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::config::Config;
 use crate::http::Handler;
+use crate::metrics::Metrics;
 use crate::objects::S3Objects;
 use crate::service::Service;
 use crate::store::{DynamoDbStore, StoreError};
@@ -80,6 +81,7 @@ pub async fn build(config: &Config) -> Result<App, StartupError> {
     }
     Ok(
         Handler::new(Service::new(store, objects, config.settings.clone()))
-            .with_cors(config.origins.clone()),
+            .with_cors(config.origins.clone())
+            .with_metrics(Metrics::new(&config.metrics_namespace, std::io::stdout)),
     )
 }

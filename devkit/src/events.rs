@@ -503,3 +503,82 @@ pub fn file_text(event: &SampleEvent) -> String {
         serde_json::to_string_pretty(&event.event).unwrap_or_default()
     )
 }
+
+/// A DynamoDB stream record of the attachments table: the deletion of an attachment, by TTL or by
+/// a user, with its old image, as Lambda hands it to the reaper.
+pub fn attachment_removal(
+    sequence: &str,
+    by_ttl: bool,
+    status: &str,
+    contact_id: &str,
+    attachment_id: &str,
+) -> Value {
+    let mut record = json!({
+        "eventID": format!("event-{sequence}"),
+        "eventName": "REMOVE",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_795_874_400,
+            "Keys": {"AttachmentId": {"S": attachment_id}},
+            "OldImage": {
+                "AttachmentId": {"S": attachment_id},
+                "ContactId": {"S": contact_id},
+                "ParticipantId": {"S": "demo-participant"},
+                "Status": {"S": status},
+                "AttachmentName": {"S": "demo.txt"},
+                "ContentType": {"S": "text/plain"},
+                "AttachmentSizeInBytes": {"N": "32"},
+                "ExpiresAt": {"N": "1795874000"},
+            },
+            "SequenceNumber": sequence,
+            "SizeBytes": 220,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/attachments/stream/2026-11-28T14:00:00.000",
+    });
+    if by_ttl {
+        record["userIdentity"] =
+            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
+    }
+    record
+}
+
+/// The reaper's sample events (`events/reaper/`): one stream batch each.
+pub fn reaper_samples() -> Vec<(&'static str, Value)> {
+    let batch = |records: Vec<Value>| json!({ "Records": records });
+    let [pending, ..] = demo::UPLOADED;
+    vec![
+        (
+            "ttl-deletion-of-a-pending-upload",
+            batch(vec![attachment_removal(
+                "100",
+                true,
+                "IN_PROGRESS",
+                demo::CONTACT_ID,
+                pending,
+            )]),
+        ),
+        (
+            "user-deletion",
+            batch(vec![attachment_removal(
+                "200",
+                false,
+                "IN_PROGRESS",
+                demo::CONTACT_ID,
+                pending,
+            )]),
+        ),
+        (
+            "ttl-deletion-of-an-approved-attachment",
+            batch(vec![attachment_removal(
+                "300",
+                true,
+                "APPROVED",
+                demo::CONTACT_ID,
+                demo::APPROVED,
+            )]),
+        ),
+    ]
+}

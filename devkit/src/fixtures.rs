@@ -532,7 +532,15 @@ impl Captured {
     }
 
     /// Captures this thread's logs (a current-thread test runtime: all of the test) at `filter`.
+    ///
+    /// With many tests in one process, a callsite first reached on a thread without a subscriber
+    /// could be cached as never enabled, and its event lost by a later capture: a global subscriber
+    /// that takes every event (and writes none) keeps every callsite live.
     pub fn install(&self, filter: &str) -> tracing::subscriber::DefaultGuard {
+        static SILENT_GLOBAL: std::sync::Once = std::sync::Once::new();
+        SILENT_GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let filter = connect_attachments::logging::filter(filter).expect("a valid filter");
         tracing::subscriber::set_default(connect_attachments::logging::subscriber(
             filter,

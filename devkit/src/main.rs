@@ -47,6 +47,12 @@ async fn main() -> Result<(), BoxError> {
                     events::file_text(event),
                 )?;
             }
+            let reaper = dir.join("reaper");
+            std::fs::create_dir_all(&reaper)?;
+            for (name, event) in events::reaper_samples() {
+                let text = format!("{}\n", serde_json::to_string_pretty(&event)?);
+                std::fs::write(reaper.join(format!("{name}.json")), text)?;
+            }
             println!("wrote {} events to {}", all.len(), dir.display());
             Ok(())
         }

@@ -12,6 +12,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use tokio::sync::mpsc;
 
+/// The X-Ray trace header every stub invocation carries.
+pub const TRACE_ID: &str =
+    "Root=1-6750c2a1-5f3d2b9e8c7a6d5e4f3a2b1c;Parent=53995c3f42cd8ad8;Sampled=1";
+
 struct Queue {
     events: Mutex<VecDeque<(String, String)>>,
     responses: mpsc::UnboundedSender<(String, Instant, String)>,
@@ -41,10 +45,7 @@ async fn runtime_api(
                 "lambda-runtime-invoked-function-arn",
                 "arn:aws:lambda:us-east-1:123456789012:function:connect-attachments",
             )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-00000000-000000000000000000000000",
-            )
+            .header("lambda-runtime-trace-id", TRACE_ID)
             .body(Full::new(Bytes::from(body)))
             .unwrap();
         return Ok(response);

@@ -95,3 +95,61 @@ pub async fn serve_dir(dir: &'static str) -> SocketAddr {
     });
     address
 }
+
+/// The headers of every request a [`recording_proxy`] forwarded, in order.
+pub type Recorded = std::sync::Arc<std::sync::Mutex<Vec<hyper::HeaderMap>>>;
+
+/// An HTTP proxy on 127.0.0.1 that forwards every request to `upstream` (`http://host:port`) and
+/// records its headers: what a client sends, seen from the wire.
+pub async fn recording_proxy(upstream: String) -> (String, Recorded) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let recorded = Recorded::default();
+    let seen = recorded.clone();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (upstream, seen, client) = (upstream.clone(), seen.clone(), client.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |request: hyper::Request<Incoming>| {
+                    let (upstream, seen, client) = (upstream.clone(), seen.clone(), client.clone());
+                    async move {
+                        let (mut parts, body) = request.into_parts();
+                        seen.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(parts.headers.clone());
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                        parts.uri = format!("{upstream}{path}").parse().expect("a URI");
+                        let forwarded = hyper::Request::from_parts(parts, Full::new(body));
+                        let response = match client.request(forwarded).await {
+                            Ok(response) => {
+                                let (parts, body) = response.into_parts();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes())
+                                    .unwrap_or_default();
+                                hyper::Response::from_parts(parts, Full::new(body))
+                            }
+                            Err(_) => hyper::Response::builder()
+                                .status(502)
+                                .body(Full::new(Bytes::new()))
+                                .expect("a response"),
+                        };
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (format!("http://{address}"), recorded)
+}

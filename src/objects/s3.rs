@@ -30,6 +30,25 @@ impl S3Objects {
         &self.bucket
     }
 
+    /// Deletes the object under `key`; one already gone is a success (S3 answers 204 either way).
+    pub async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match error.raw_response().map(|raw| raw.status().as_u16()) {
+                Some(404) => Ok(()),
+                Some(429 | 503) => Err(ObjectError::Throttled),
+                _ => Err(ObjectError::Unavailable(error.into())),
+            },
+        }
+    }
+
     /// Opens (TLS included) the connection to S3 during init, as the store does for DynamoDB. The
     /// key cannot exist (no attachment id is empty); its answer, 404 or 403, does not matter.
     pub async fn warm_up(&self) -> Result<(), ObjectError> {

@@ -11,6 +11,7 @@ fn the_files_in_events_are_exactly_what_devkit_writes() {
     let mut files: Vec<String> = std::fs::read_dir("events")
         .expect("events/")
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".json"))
         .collect();
     files.sort();
     let all = events::all();
@@ -25,6 +26,15 @@ fn the_files_in_events_are_exactly_what_devkit_writes() {
             "events/{}.json is stale: run `cargo run -p devkit -- events`",
             event.name
         );
+    }
+}
+
+#[test]
+fn the_reapers_sample_events_are_what_devkit_writes() {
+    for (name, event) in events::reaper_samples() {
+        let file = std::fs::read_to_string(format!("events/reaper/{name}.json")).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&file).unwrap();
+        assert_eq!(parsed, event, "events/reaper/{name}.json is stale");
     }
 }
 

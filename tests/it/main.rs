@@ -15,6 +15,7 @@ mod lifecycle;
 mod logs;
 mod openapi;
 mod races;
+mod reaper;
 mod runtime;
 mod schemathesis;
 mod sdk_client;

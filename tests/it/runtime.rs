@@ -5,7 +5,7 @@ use connect_attachments::domain::Operation::{
     CompleteAttachmentUpload as Complete, GetAttachment as Get, StartAttachmentUpload as Start,
 };
 use devkit::fixtures::*;
-use devkit::runtime_api::{http_api_event, FunctionProcess};
+use devkit::runtime_api::{http_api_event, FunctionProcess, TRACE_ID};
 use serde_json::{json, Value};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_connect-attachments");
@@ -92,4 +92,53 @@ async fn the_binary_answers_events_and_logs_no_secret_even_at_trace() {
         [(2, 0), (1, 1), (1, 1), (1, 1), (1, 0), (0, 0), (1, 0)],
         "one log line per request, with its DynamoDB and S3 calls"
     );
+    let records: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect();
+    assert_eq!(records.len(), 7, "one EMF record per request");
+    let cold: u64 = records.iter().map(|r| r["ColdStart"].as_u64().unwrap()).sum();
+    assert_eq!(cold, 1, "the first request of the process is the cold start");
+    assert_eq!(records[1]["Operation"], "CompleteAttachmentUpload");
+    assert_eq!(records[3]["Outcome"], "ConflictException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_dynamodb_and_s3_calls_and_the_log_line_carry_the_invocations_trace_id() {
+    let (dynamodb, dynamodb_seen) =
+        devkit::server::recording_proxy(devkit::local::dynamodb_endpoint()).await;
+    let (s3, s3_seen) = devkit::server::recording_proxy(devkit::local::s3_endpoint()).await;
+    let alice = Participant::connected(&unique("contact")).await;
+    let attachment_id = alice.attachment().await;
+    let events = vec![http_api_event(
+        Complete,
+        &alice.token,
+        &json!({ "AttachmentIds": [attachment_id], "ClientToken": "trace" }),
+    )];
+    let env = [
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.as_str()),
+        ("AWS_ENDPOINT_URL_S3", s3.as_str()),
+    ];
+    let mut function = FunctionProcess::start(BINARY, &env, events).await;
+    let (_, response) = function.next_response().await;
+    let log = function.stop().await;
+
+    assert_eq!(status_and_type(&response), (200, None));
+    for (service, seen) in [("DynamoDB", dynamodb_seen), ("S3", s3_seen)] {
+        let traced: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|headers| headers.get("x-amzn-trace-id"))
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            !traced.is_empty() && traced.iter().all(|t| t == TRACE_ID),
+            "{service} calls of the invocation carry its trace id: {traced:?}"
+        );
+    }
+    let lines = request_lines(&log);
+    assert_eq!(lines.len(), 1, "{log}");
+    assert_eq!(lines[0]["xray_trace_id"], TRACE_ID);
 }

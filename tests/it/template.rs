@@ -298,3 +298,167 @@ fn the_apis_cors_is_the_functions_and_the_buckets_rule_is_the_local_ones() {
         Some(i64::from(cors::BUCKET_MAX_AGE_SECONDS))
     );
 }
+
+/// The metric rows of the dashboard (`[namespace, name, dimension, value, ...]`).
+fn dashboard_metrics(template: &Value) -> Vec<Vec<serde_json::Value>> {
+    let body = &resource(template, "OperationsDashboard")["Properties"]["DashboardBody"];
+    let Value::Tagged(sub) = body else {
+        panic!("DashboardBody is a !Sub")
+    };
+    let text = sub.value[0].as_str().expect("the !Sub's template string");
+    // The one number substituted in: JSON once CloudFormation has replaced it.
+    let text = text.replace("${LatencyP99ThresholdMs}", "1000");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("a JSON dashboard");
+    dashboard["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|widget| widget["properties"]["metrics"].as_array())
+        .flatten()
+        .map(|row| row.as_array().unwrap().clone())
+        .collect()
+}
+
+#[test]
+fn the_dashboard_and_alarms_use_the_metrics_the_code_emits() {
+    use connect_attachments::domain::Operation;
+    use connect_attachments::metrics::{DIMENSIONS, METRIC_NAMES};
+    let template = template();
+    let ours = "${MetricsNamespace}";
+    let rows: Vec<_> = dashboard_metrics(&template)
+        .into_iter()
+        .filter(|row| row[0] == ours)
+        .collect();
+    for row in &rows {
+        let name = row[1].as_str().unwrap();
+        assert!(METRIC_NAMES.contains(&name), "{name} is not emitted");
+        for dimension in row[2..].iter().step_by(2).filter_map(|d| d.as_str()) {
+            assert!(
+                DIMENSIONS.contains(&dimension),
+                "{dimension} is not a dimension"
+            );
+        }
+    }
+    for name in METRIC_NAMES {
+        assert!(
+            rows.iter().any(|row| row[1] == name),
+            "{name} is on the dashboard"
+        );
+    }
+    let resources = template["Resources"].as_mapping().unwrap();
+    let alarms: Vec<(&str, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, r)| (id.as_str().unwrap(), &r["Properties"]))
+        .collect();
+    for (id, alarm) in &alarms {
+        assert_eq!(
+            intrinsic(&alarm["AlarmActions"]),
+            "!If:HasAlarmTopic,!Ref:AlarmTopicArn,!Ref:AWS::NoValue",
+            "{id}"
+        );
+        if intrinsic(&alarm["Namespace"]) == "!Ref:MetricsNamespace" {
+            let name = alarm["MetricName"].as_str().unwrap();
+            assert!(METRIC_NAMES.contains(&name), "{id}: {name}");
+            let dimensions = alarm["Dimensions"].as_sequence().unwrap();
+            for dimension in dimensions {
+                let dimension_name = dimension["Name"].as_str().unwrap();
+                assert!(DIMENSIONS.contains(&dimension_name), "{id}");
+                assert!(
+                    Operation::ALL
+                        .iter()
+                        .any(|o| dimension["Value"] == o.name()),
+                    "{id}: an operation the code names"
+                );
+            }
+        }
+    }
+    let ids: BTreeSet<&str> = alarms.iter().map(|(id, _)| *id).collect();
+    for expected in [
+        "Api5xxAlarm",
+        "FunctionErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "LatencyP99StartAlarm",
+        "LatencyP99CompleteAlarm",
+        "LatencyP99GetAlarm",
+        "ConnectionsTableThrottlesAlarm",
+        "AttachmentsTableThrottlesAlarm",
+        "IdempotencyTableThrottlesAlarm",
+        "S3ServerErrorsAlarm",
+    ] {
+        assert!(ids.contains(expected), "{expected}");
+    }
+    for function in [FUNCTION, "ReaperFunction"] {
+        assert_eq!(
+            resource(&template, function)["Properties"]["Tracing"],
+            "Active"
+        );
+    }
+}
+
+#[test]
+fn the_reaper_reads_only_ttl_deletions_of_pending_records_and_may_only_delete_objects() {
+    use connect_attachments::schema::{Status, STATUS};
+    let template = template();
+    let reaper = resource(&template, "ReaperFunction");
+    assert_eq!(reaper["Metadata"]["BuildProperties"]["Binary"], "reaper");
+    let source = &reaper["Properties"]["Events"]["AbandonedUploads"]["Properties"];
+    assert_eq!(
+        intrinsic(&source["Stream"]),
+        "!GetAtt:AttachmentsTable.StreamArn"
+    );
+    assert_eq!(
+        source["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    let pattern: serde_json::Value = serde_json::from_str(
+        source["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["REMOVE"]));
+    assert_eq!(
+        pattern["userIdentity"],
+        serde_json::json!({"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]})
+    );
+    assert_eq!(
+        pattern["dynamodb"]["OldImage"][STATUS]["S"],
+        serde_json::json!([Status::InProgress.as_str()])
+    );
+    let grants: BTreeSet<(String, String)> = reaper["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|statement| {
+            let resource = intrinsic(&statement["Resource"]);
+            statement["Action"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(move |a| (a.as_str().unwrap().to_owned(), resource.clone()))
+        })
+        .collect();
+    let objects = "!Sub:arn:${AWS::Partition}:s3:::${Bucket}/*,Bucket: !If\n- CreateAttachmentsBucket\n- !Ref AttachmentsBucket\n- !Ref ExistingBucketName";
+    let stream = "!GetAtt:AttachmentsTable.StreamArn";
+    let expected: BTreeSet<(String, String)> = [
+        ("s3:DeleteObject", objects),
+        ("dynamodb:DescribeStream", stream),
+        ("dynamodb:GetRecords", stream),
+        ("dynamodb:GetShardIterator", stream),
+        ("dynamodb:ListStreams", stream),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_owned(), r.to_owned()))
+    .collect();
+    assert_eq!(grants, expected);
+    let variables = reaper["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap();
+    for name in variables.keys() {
+        assert!(
+            connect_attachments::config::FUNCTION_VARIABLES.contains(&name.as_str().unwrap()),
+            "{name:?}"
+        );
+    }
+}

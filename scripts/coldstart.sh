@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Cold starts at Lambda's 128 MB CPU share (a cgroup capped at 7.2% of one CPU) and uncapped, TLS
+# included, against a straightforward Rust Lambda built in the same run (bench/coldstart/README.md).
+# Writes target/bench/coldstart.json (and, with perf, target/bench/perf-coldstart*.{data,txt}).
+#   scripts/coldstart.sh
+# Settings (environment): COLDSTART_CAPPED=10 COLDSTART_UNCAPPED=20 runs per binary and mode;
+# COLDSTART_FUNCTION=path to measure another build of the function (then it is not built here);
+# COLDSTART_PERF=1 profile the cold starts with perf (0: skip); COLDSTART_PERF_RUNS=20;
+# COLDSTART_PERF_SYMBOLS=1 profile a copy built with symbols in target/perf (0: the stripped
+# release binary); COLDSTART_SYSTEM_ROOTS=1 trust the system's CA bundle plus the test CA (0:
+# the test CA alone); COLDSTART_HOST=localhost (the name the function connects to).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR
+source scripts/lib.sh
+
+BENCH=bench/coldstart
+BASELINE_BIN=$BENCH/baseline/target/release/coldstart-baseline
+HELLO_BIN=$BENCH/baseline/target/release/coldstart-hello
+PERF_BIN=target/perf/release/connect-attachments
+OUT_DIR=target/bench
+
+if [ "${1:-}" != "--with-services" ]; then
+  if [ -z "${COLDSTART_FUNCTION:-}" ]; then
+    echo "==> cold start: release build of the function"
+    cargo build --release --bin connect-attachments
+  fi
+  echo "==> cold start: release build of the baseline (bench/coldstart/baseline, default profile)"
+  cargo build --release --manifest-path "$BENCH/baseline/Cargo.toml"
+  if [ "${COLDSTART_PERF:-1}" = 1 ] && [ "${COLDSTART_PERF_SYMBOLS:-1}" = 1 ] && [ -z "${COLDSTART_FUNCTION:-}" ]; then
+    echo "==> cold start: the function again, symbols kept, for perf ($PERF_BIN)"
+    CARGO_PROFILE_RELEASE_STRIP=none CARGO_TARGET_DIR=target/perf \
+      cargo build --release --bin connect-attachments
+  fi
+  exec scripts/with-services.sh "$0" --with-services
+fi
+
+# --- inside scripts/with-services.sh: DynamoDB Local and S3 up, plain HTTP, endpoints exported ---
+FUNCTION_BIN=${COLDSTART_FUNCTION:-target/release/connect-attachments}
+HOST=${COLDSTART_HOST:-localhost}
+mkdir -p "$OUT_DIR"
+work=$(mktemp -d /tmp/coldstart.XXXXXX)
+cgroup_name=coldstart-$$
+cleanup() {
+  stop_pid "$work/proxy.pid" 5
+  for dir in /sys/fs/cgroup/cpu/"$cgroup_name" /sys/fs/cgroup/unified/"$cgroup_name" /sys/fs/cgroup/"$cgroup_name"; do
+    [ -d "$dir" ] || continue
+    for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    for _ in $(seq 50); do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "==> cold start: a test CA (root -> intermediate -> leaf for $HOST and 127.0.0.1), RSA 2048 as AWS's"
+(
+  cd "$work"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+    -subj "/CN=coldstart test root CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout int.key -out int.csr -subj "/CN=coldstart test intermediate CA" 2>/dev/null
+  printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign" \
+    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >int.ext
+  openssl x509 -req -in int.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out int.pem -days 2 -extfile int.ext 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=$HOST" 2>/dev/null
+  printf '%s\n' "subjectAltName=DNS:$HOST,DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >leaf.ext
+  openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -out leaf.pem -days 2 -extfile leaf.ext 2>/dev/null
+  cat leaf.pem int.pem >chain.pem
+  openssl verify -CAfile ca.pem -untrusted int.pem leaf.pem >/dev/null
+)
+# The function trusts what Lambda's would (the system bundle, ~140 roots, as rustls-native-certs
+# loads from SSL_CERT_FILE) plus the test CA.
+system_bundle=
+if [ "${COLDSTART_SYSTEM_ROOTS:-1}" = 1 ]; then
+  for candidate in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+    [ -f "$candidate" ] && { system_bundle=$candidate; break; }
+  done
+fi
+cat ${system_bundle:+"$system_bundle"} "$work/ca.pem" >"$work/bundle.pem"
+roots=$(grep -c "BEGIN CERTIFICATE" "$work/bundle.pem")
+
+echo "==> cold start: TLS terminator in front of DynamoDB Local and S3"
+read -r dynamodb_tls s3_tls < <(free_port 2 | paste -sd' ')
+python3 "$BENCH/tls_proxy.py" --cert "$work/chain.pem" --key "$work/leaf.key" \
+  --stats "$work/tls-stats.json" --ready "$work/proxy.ready" \
+  "dynamodb=$dynamodb_tls:${AWS_ENDPOINT_URL_DYNAMODB##*:}" "s3=$s3_tls:${AWS_ENDPOINT_URL_S3##*:}" \
+  >"$work/proxy.log" 2>&1 &
+echo $! >"$work/proxy.pid"
+wait_for_port "$s3_tls" "$(cat "$work/proxy.pid")" 10 "the TLS terminator" "$work/proxy.log"
+wait_for_port "$dynamodb_tls" "$(cat "$work/proxy.pid")" 10 "the TLS terminator" "$work/proxy.log"
+# A handshake the way the function makes it: it must verify against the bundle.
+curl -sS --cacert "$work/bundle.pem" -o /dev/null "https://$HOST:$dynamodb_tls/" ||
+  { echo "the TLS terminator does not verify against the test CA" >&2; exit 1; }
+
+# The demo data, re-seeded before each cold start, with a private copy of the dev kit (with-services.sh
+# just built it): another build replacing target/debug/devkit mid-run does not disturb us.
+cp target/debug/devkit "$work/devkit"
+seed="$work/devkit seed"
+
+function_env=(
+  --env "AWS_REGION=$AWS_REGION" --env "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
+  --env "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
+  --env "AWS_ENDPOINT_URL_DYNAMODB=https://$HOST:$dynamodb_tls"
+  --env "AWS_ENDPOINT_URL_S3=https://$HOST:$s3_tls"
+  --env "ATTACHMENTS_BUCKET=${ATTACHMENTS_BUCKET:-attachments}"
+  --env "SSL_CERT_FILE=$work/bundle.pem"
+)
+
+echo "==> cold start: ${COLDSTART_CAPPED:-10} capped (7.2% of a CPU) and ${COLDSTART_UNCAPPED:-20} uncapped runs each;"
+echo "    https://$HOST for DynamoDB and S3, $roots roots in SSL_CERT_FILE"
+python3 "$BENCH/driver.py" measure \
+  --binary "function=$FUNCTION_BIN" --binary "baseline=$BASELINE_BIN" --binary "hello=$HELLO_BIN" \
+  "${function_env[@]}" --seed "$seed" --stats "$work/tls-stats.json" \
+  --cold-event events/success.json \
+  --capped "${COLDSTART_CAPPED:-10}" --uncapped "${COLDSTART_UNCAPPED:-20}" \
+  --cgroup-name "$cgroup_name" --out "$OUT_DIR/coldstart.json" --log-dir "$OUT_DIR/coldstart-logs"
+python3 - "$OUT_DIR/coldstart.json" "$work/tls-stats.json" "$roots" <<'PY'
+import json, sys
+path, stats, roots = sys.argv[1], json.load(open(sys.argv[2])), int(sys.argv[3])
+result = json.load(open(path))
+result["settings"]["tls"] = {
+    "terminator": "bench/coldstart/tls_proxy.py (Python ssl/OpenSSL), RSA-2048 leaf + intermediate",
+    "roots_in_SSL_CERT_FILE": roots,
+    "totals": stats,
+}
+json.dump(result, open(path, "w"), indent=2)
+PY
+
+if [ "${COLDSTART_PERF:-1}" = 1 ]; then
+  perf_bin=$FUNCTION_BIN
+  [ "${COLDSTART_PERF_SYMBOLS:-1}" = 1 ] && [ -z "${COLDSTART_FUNCTION:-}" ] && perf_bin=$PERF_BIN
+  for target in "function=$perf_bin" "baseline=$BASELINE_BIN"; do
+    name=${target%%=*} bin=${target#*=}
+    suffix=$([ "$name" = function ] && echo "" || echo "-$name")
+    data=$OUT_DIR/perf-coldstart$suffix.data
+    echo "==> cold start: perf record of ${COLDSTART_PERF_RUNS:-20} uncapped cold starts (init + first invocation) of $bin"
+    python3 "$BENCH/driver.py" perf --binary "$bin" --runs "${COLDSTART_PERF_RUNS:-20}" \
+      "${function_env[@]}" --seed "$seed" --cold-event events/success.json \
+      --perf-out "$data" --log "$work/perf-$name.log"
+    # Only the cold-started process: its main thread and its tokio threads, not the shell loop.
+    comm=$(basename "$bin" | cut -c1-15)
+    {
+      echo "# perf report --no-children --comms $comm,tokio-runtime-w --sort dso,sym ($bin)"
+      perf report -i "$data" --stdio --no-children --comms "$comm,tokio-runtime-w" --sort dso,sym \
+        --percent-limit 0.3 -g none 2>/dev/null | grep -v '^$' | head -80
+      echo
+      echo "# by DSO"
+      perf report -i "$data" --stdio --no-children --comms "$comm,tokio-runtime-w" --sort dso -g none \
+        2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
+    } >"$OUT_DIR/perf-coldstart$suffix.txt"
+    head -45 "$OUT_DIR/perf-coldstart$suffix.txt"
+  done
+fi
