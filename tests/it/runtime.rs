@@ -98,8 +98,14 @@ async fn the_binary_answers_events_and_logs_no_secret_even_at_trace() {
         .filter(|line| line.get("_aws").is_some())
         .collect();
     assert_eq!(records.len(), 7, "one EMF record per request");
-    let cold: u64 = records.iter().map(|r| r["ColdStart"].as_u64().unwrap()).sum();
-    assert_eq!(cold, 1, "the first request of the process is the cold start");
+    let cold: u64 = records
+        .iter()
+        .map(|r| r["ColdStart"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        cold, 1,
+        "the first request of the process is the cold start"
+    );
     assert_eq!(records[1]["Operation"], "CompleteAttachmentUpload");
     assert_eq!(records[3]["Outcome"], "ConflictException");
 }
