@@ -12,6 +12,7 @@ use connect_attachments::domain::{
 };
 use connect_attachments::http::Handler;
 use connect_attachments::logging;
+use connect_attachments::metrics::Metrics;
 use connect_attachments::objects::{Download, ObjectError, Objects, S3Objects};
 use connect_attachments::operations::complete;
 use connect_attachments::schema::{Tables, REQUEST_HASH};
@@ -206,6 +207,10 @@ fn cpu_path(c: &mut Criterion) {
     bench_handler(&mut group, "start", &fresh, &event("start-success"));
     bench_handler(&mut group, "complete", &fresh, &event("success"));
     bench_handler(&mut group, "get", &fresh, &event("get-success"));
+    // The same completion, with its CloudWatch EMF record written (into a sink): the metrics'
+    // per-request cost is the difference.
+    let metered = handler(None).with_metrics(Metrics::new("Bench", std::io::sink));
+    bench_handler(&mut group, "complete_with_metrics", &metered, &event("success"));
     bench_handler(
         &mut group,
         "complete_replay",

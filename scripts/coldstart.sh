@@ -8,7 +8,8 @@
 # COLDSTART_PERF=1 profile the cold starts with perf (0: skip); COLDSTART_PERF_RUNS=20;
 # COLDSTART_PERF_SYMBOLS=1 profile a copy built with symbols in target/perf (0: the stripped
 # release binary); COLDSTART_SYSTEM_ROOTS=1 trust the system's CA bundle plus the test CA (0:
-# the test CA alone); COLDSTART_HOST=localhost (the name the function connects to).
+# the test CA alone); COLDSTART_HOST=localhost (the name the function connects to);
+# COLDSTART_EXTRA="name=path ..." more builds to measure side by side (variants being tried).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR
@@ -110,8 +111,10 @@ function_env=(
 
 echo "==> cold start: ${COLDSTART_CAPPED:-10} capped (7.2% of a CPU) and ${COLDSTART_UNCAPPED:-20} uncapped runs each;"
 echo "    https://$HOST for DynamoDB and S3, $roots roots in SSL_CERT_FILE"
+extra=()
+for pair in ${COLDSTART_EXTRA:-}; do extra+=(--binary "$pair"); done
 python3 "$BENCH/driver.py" measure \
-  --binary "function=$FUNCTION_BIN" --binary "baseline=$BASELINE_BIN" --binary "hello=$HELLO_BIN" \
+  --binary "function=$FUNCTION_BIN" "${extra[@]}" --binary "baseline=$BASELINE_BIN" --binary "hello=$HELLO_BIN" \
   "${function_env[@]}" --seed "$seed" --stats "$work/tls-stats.json" \
   --cold-event events/success.json \
   --capped "${COLDSTART_CAPPED:-10}" --uncapped "${COLDSTART_UNCAPPED:-20}" \
@@ -139,17 +142,8 @@ if [ "${COLDSTART_PERF:-1}" = 1 ]; then
     python3 "$BENCH/driver.py" perf --binary "$bin" --runs "${COLDSTART_PERF_RUNS:-20}" \
       "${function_env[@]}" --seed "$seed" --cold-event events/success.json \
       --perf-out "$data" --log "$work/perf-$name.log"
-    # Only the cold-started process: its main thread and its tokio threads, not the shell loop.
-    comm=$(basename "$bin" | cut -c1-15)
-    {
-      echo "# perf report --no-children --comms $comm,tokio-runtime-w --sort dso,sym ($bin)"
-      perf report -i "$data" --stdio --no-children --comms "$comm,tokio-runtime-w" --sort dso,sym \
-        --percent-limit 0.3 -g none 2>/dev/null | grep -v '^$' | head -80
-      echo
-      echo "# by DSO"
-      perf report -i "$data" --stdio --no-children --comms "$comm,tokio-runtime-w" --sort dso -g none \
-        2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
-    } >"$OUT_DIR/perf-coldstart$suffix.txt"
-    head -45 "$OUT_DIR/perf-coldstart$suffix.txt"
+    # Only the cold-started process's threads, not the shell loop that exec'd it.
+    python3 "$BENCH/perf_top.py" "$data" "${COLDSTART_PERF_RUNS:-20}" 40 >"$OUT_DIR/perf-coldstart$suffix.txt"
+    sed -n '1,30p;/^# by shared/,$p' "$OUT_DIR/perf-coldstart$suffix.txt"
   done
 fi

@@ -531,3 +531,54 @@ async fn a_panic_becomes_a_500_and_the_handler_keeps_serving() {
         (500, Some("InternalServerException".into()))
     );
 }
+
+/// An S3 client whose `HeadObject` always answers `status`, with the SDK's own retries off.
+fn s3_answering(status: u16) -> aws_sdk_s3::Client {
+    let head = mock!(aws_sdk_s3::Client::head_object)
+        .sequence()
+        .http_status(status, None)
+        .repeatedly()
+        .build();
+    mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head], |c| c
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()))
+}
+
+#[tokio::test]
+async fn s3_throttling_that_outlasts_the_sdks_retries_is_429_and_writes_nothing() {
+    let alice = Participant::connected(&unique("contact")).await;
+    let attachment_id = alice.attachment().await;
+    for status in [503, 429] {
+        let handler =
+            handler_with_clients(local::dynamodb_client(), s3_answering(status), settings());
+        let response = handler
+            .handle(alice.complete_request(&attachment_id, "t"))
+            .await;
+        assert_eq!(
+            status_and_type(&response),
+            (429, Some("ThrottlingException".into())),
+            "HeadObject answered {status}"
+        );
+    }
+    assert_eq!(attachment_status(&attachment_id).await, "IN_PROGRESS");
+}
+
+#[tokio::test]
+async fn an_unexpected_s3_error_or_an_unreachable_s3_is_a_generic_500_within_the_timeout() {
+    let alice = Participant::connected(&unique("contact")).await;
+    let attachment_id = alice.attachment().await;
+    let handler = handler_with_clients(local::dynamodb_client(), s3_answering(500), settings());
+    let started = Instant::now();
+    let response = handler
+        .handle(alice.complete_request(&attachment_id, "t"))
+        .await;
+    assert_internal_within(&response, started, Duration::from_secs(3));
+
+    let unreachable = local::s3_client_for("http://127.0.0.1:9", Duration::from_millis(300));
+    let handler = handler_with_clients(local::dynamodb_client(), unreachable, settings());
+    let started = Instant::now();
+    let response = handler
+        .handle(alice.complete_request(&attachment_id, "t"))
+        .await;
+    assert_internal_within(&response, started, Duration::from_secs(3));
+    assert_eq!(attachment_status(&attachment_id).await, "IN_PROGRESS");
+}
