@@ -210,7 +210,12 @@ fn cpu_path(c: &mut Criterion) {
     // The same completion, with its CloudWatch EMF record written (into a sink): the metrics'
     // per-request cost is the difference.
     let metered = handler(None).with_metrics(Metrics::new("Bench", std::io::sink));
-    bench_handler(&mut group, "complete_with_metrics", &metered, &event("success"));
+    bench_handler(
+        &mut group,
+        "complete_with_metrics",
+        &metered,
+        &event("success"),
+    );
     bench_handler(
         &mut group,
         "complete_replay",

@@ -11,14 +11,7 @@ cd "$ROOT"
 case "${1:-}" in
   start)
     port=$2 pidfile=$3
-    if port_open "$port"; then
-      echo "port $port is already taken: stop what listens there, or set AWS_ENDPOINT_URL_DYNAMODB to use it" >&2
-      exit 1
-    fi
-    if [ -f "$pidfile" ] && pid_alive "$(cat "$pidfile")"; then
-      echo "DynamoDB Local of $pidfile already runs: stop it first" >&2
-      exit 1
-    fi
+    may_start "DynamoDB Local" "$port" "$pidfile" AWS_ENDPOINT_URL_DYNAMODB || exit 1
     scripts/install.sh dynamodb
     emulator=.cache/dynamodb-local/package/emulator
     # -sharedDb: every client sees the same tables, whatever credentials and region it signs with.

@@ -87,6 +87,17 @@ stop_pid() { # stop_pid PIDFILE [GRACE_S]: SIGTERM, up to GRACE_S (10) s to exit
   rm -f "$pidfile"
 }
 
+may_start() { # may_start NAME PORT PIDFILE ENDPOINT_VARIABLE: fails, saying why, if NAME cannot start there
+  if port_open "$2"; then
+    echo "port $2 is already taken: stop what listens there, or set $4 to use it" >&2
+    return 1
+  fi
+  if [ -f "$3" ] && pid_alive "$(cat "$3")"; then
+    echo "$1 of $3 already runs: stop it first" >&2
+    return 1
+  fi
+}
+
 devkit() { # devkit ARGS...: the project's Rust tooling (tables, bucket, demo data, events, walk-through)
   cargo run --quiet -p devkit -- "$@"
 }

@@ -37,20 +37,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
-  echo "Starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT_DEFAULT ..."
-  scripts/dynamodb-local.sh start "$DYNAMODB_PORT_DEFAULT" "$run_dir/dynamodb.pid"
-  export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT_DEFAULT
-else
-  echo "Using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
-fi
-if [ -z "${AWS_ENDPOINT_URL_S3:-}" ]; then
-  echo "Starting a local S3 (SeaweedFS) on 127.0.0.1:$S3_PORT_DEFAULT ..."
-  scripts/s3-local.sh start "$S3_PORT_DEFAULT" "$run_dir/s3.pid"
-  export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3_PORT_DEFAULT
-else
-  echo "Using the S3 at $AWS_ENDPOINT_URL_S3"
-fi
+# local_service NAME SCRIPT PORT ENDPOINT_VARIABLE: starts it, unless the variable points elsewhere.
+local_service() {
+  if [ -z "${!4:-}" ]; then
+    echo "Starting $1 on 127.0.0.1:$3 ..."
+    "scripts/$2-local.sh" start "$3" "$run_dir/$2.pid"
+    export "$4=http://127.0.0.1:$3"
+  else
+    echo "Using the $1 at ${!4}"
+  fi
+}
+local_service "DynamoDB Local" dynamodb "$DYNAMODB_PORT_DEFAULT" AWS_ENDPOINT_URL_DYNAMODB
+local_service "a local S3 (SeaweedFS)" s3 "$S3_PORT_DEFAULT" AWS_ENDPOINT_URL_S3
 devkit setup
 devkit seed
 

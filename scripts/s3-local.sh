@@ -13,14 +13,7 @@ cd "$ROOT"
 
 start() {
   local port=$1 pidfile=$2 ports master volume filer admin s3_grpc
-  if port_open "$port"; then
-    echo "port $port is already taken: stop what listens there, or set AWS_ENDPOINT_URL_S3 to use it" >&2
-    exit 1
-  fi
-  if [ -f "$pidfile" ] && pid_alive "$(cat "$pidfile")"; then
-    echo "SeaweedFS of $pidfile already runs: stop it first" >&2
-    exit 1
-  fi
+  may_start SeaweedFS "$port" "$pidfile" AWS_ENDPOINT_URL_S3 || exit 1
   scripts/install.sh s3
   # Besides S3, weed mini runs a master, a volume server, a filer and an admin server, each on an HTTP
   # port and for gRPC on that port + 10000 (its maintenance worker dials admin + 10000 whatever

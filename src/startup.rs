@@ -23,6 +23,24 @@ pub enum StartupError {
     NoConnectionsTable(String),
 }
 
+/// The configuration, then the JSON logs (panics included): what both binaries start with. A
+/// bad setting stops the process with exit code 2 and a message naming it.
+pub fn config_and_logs() -> Config {
+    let config = Config::from_env().unwrap_or_else(|error| exit_invalid(&error));
+    crate::logging::log_panics();
+    let subscriber = crate::logging::subscriber(config.log_filter.clone(), std::io::stdout);
+    if let Err(error) = tracing::subscriber::set_global_default(subscriber) {
+        exit_invalid(&error);
+    }
+    config
+}
+
+/// Start-up cannot go on: say why, and stop as Lambda expects a broken init to.
+pub fn exit_invalid(error: &dyn std::fmt::Display) -> ! {
+    eprintln!("invalid configuration: {error}");
+    std::process::exit(2)
+}
+
 /// Timeouts that bound one operation, the SDK's retries included.
 pub fn timeouts(operation: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()

@@ -119,3 +119,15 @@ pub async fn seed(
     }
     Ok(())
 }
+
+/// [`seed`] on the local services the environment names.
+pub async fn seed_local() -> Result<(), BoxError> {
+    use crate::local;
+    seed(
+        &local::dynamodb_client(),
+        &local::s3_client(),
+        &local::tables(),
+        &local::bucket(),
+    )
+    .await
+}

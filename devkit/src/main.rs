@@ -28,15 +28,7 @@ async fn main() -> Result<(), BoxError> {
             )
             .await
         }
-        ["seed"] => {
-            demo::seed(
-                &local::dynamodb_client(),
-                &local::s3_client(),
-                &local::tables(),
-                &local::bucket(),
-            )
-            .await
-        }
+        ["seed"] => demo::seed_local().await,
         ["events", rest @ ..] => {
             let dir = std::path::PathBuf::from(rest.first().copied().unwrap_or("events"));
             std::fs::create_dir_all(&dir)?;

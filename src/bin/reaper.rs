@@ -1,22 +1,13 @@
 //! The reaper function: DynamoDB stream batches in, partial batch failures out (src/reaper.rs).
 
-use connect_attachments::config::Config;
 use connect_attachments::objects::S3Objects;
-use connect_attachments::{logging, reaper, startup};
+use connect_attachments::{reaper, startup};
 use lambda_http::aws_lambda_events::event::dynamodb::Event;
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = Config::from_env().unwrap_or_else(|error| {
-        eprintln!("invalid configuration: {error}");
-        std::process::exit(2)
-    });
-    logging::log_panics();
-    tracing::subscriber::set_global_default(logging::subscriber(
-        config.log_filter.clone(),
-        std::io::stdout,
-    ))?;
+    let config = startup::config_and_logs();
     let sdk = startup::sdk_config(&config).await;
     let objects = S3Objects::new(startup::s3_client(&sdk, &config), config.bucket.clone());
     let objects = &objects;

@@ -70,14 +70,7 @@ async fn upload_in_the_browser(page: &str, file: &std::path::Path, name: &str) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_uploads_a_file_in_the_browser_and_downloads_it_back() {
-    demo::seed(
-        &local::dynamodb_client(),
-        &local::s3_client(),
-        &local::tables(),
-        &local::bucket(),
-    )
-    .await
-    .expect("seed the demo");
+    demo::seed_local().await.expect("seed the demo");
     let page = page().await;
     let dir = std::env::temp_dir().join(unique("browser"));
     std::fs::create_dir_all(&dir).unwrap();

@@ -2,7 +2,7 @@
 //! what `devkit events` writes, loads with `lambda_http::request::from_str`, and answers as
 //! expected against a freshly seeded demo, in order.
 
-use devkit::{demo, events, local};
+use devkit::{demo, events};
 
 use devkit::fixtures::*;
 
@@ -40,14 +40,7 @@ fn the_reapers_sample_events_are_what_devkit_writes() {
 
 #[tokio::test]
 async fn every_event_answers_as_expected_on_a_fresh_demo() {
-    demo::seed(
-        &local::dynamodb_client(),
-        &local::s3_client(),
-        &local::tables(),
-        &local::bucket(),
-    )
-    .await
-    .expect("seed the demo");
+    demo::seed_local().await.expect("seed the demo");
     let handler = handler();
     for event in events::all() {
         let request = lambda_http::request::from_str(&event.event.to_string())
