@@ -190,10 +190,14 @@ impl Config {
         };
         let metrics_namespace = lookup(METRICS_NAMESPACE)
             .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
-        if metrics_namespace.is_empty()
-            || metrics_namespace.len() > 255
-            || metrics_namespace.starts_with(':')
-        {
+        // CloudWatch's rule: 1-255 of A-Z a-z 0-9 . - _ / # :, not starting with `:`; `AWS/` is AWS's.
+        let valid_namespace = (1..=255).contains(&metrics_namespace.len())
+            && metrics_namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-/#:".contains(&b))
+            && !metrics_namespace.starts_with(':')
+            && !metrics_namespace.starts_with("AWS/");
+        if !valid_namespace {
             return Err(ConfigError::Invalid {
                 name: METRICS_NAMESPACE,
                 expected: "a CloudWatch namespace of 1 to 255 characters",
@@ -408,6 +412,8 @@ mod tests {
             ("S3_TIMEOUT_MS", "soon"),
             ("ALLOWED_ORIGINS", "chat.example.com"),
             ("METRICS_NAMESPACE", ""),
+            ("METRICS_NAMESPACE", "AWS/Lambda"),
+            ("METRICS_NAMESPACE", "no spaces"),
             ("AWS_ENDPOINT_URL", "ftp://example.com"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();

@@ -68,7 +68,10 @@ impl Origins {
     /// The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method`), if it is one:
     /// 204, with the CORS headers only for an allowed origin (the browser then refuses the rest).
     pub fn preflight(&self, method: &Method, headers: &HeaderMap) -> Option<Response<Body>> {
-        if method != Method::OPTIONS || !headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        // Without origins to allow, an OPTIONS request is routed like any other (404 or 405).
+        if self.0.is_empty()
+            || method != Method::OPTIONS
+            || !headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
         {
             return None;
         }
@@ -149,6 +152,9 @@ mod tests {
             .get("access-control-allow-origin")
             .is_none());
         assert!(origins.preflight(&Method::POST, &preflight).is_none());
+        assert!(Origins::default()
+            .preflight(&Method::OPTIONS, &preflight)
+            .is_none());
     }
 
     #[test]

@@ -30,7 +30,8 @@ impl S3Objects {
         &self.bucket
     }
 
-    /// Deletes the object under `key`; one already gone is a success (S3 answers 204 either way).
+    /// Deletes the object under `key`; one already gone is a success (S3 answers 204 either way,
+    /// so a 404 means the bucket itself is missing: an error, not a deletion).
     pub async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
         match self
             .client
@@ -42,7 +43,6 @@ impl S3Objects {
         {
             Ok(_) => Ok(()),
             Err(error) => match error.raw_response().map(|raw| raw.status().as_u16()) {
-                Some(404) => Ok(()),
                 Some(429 | 503) => Err(ObjectError::Throttled),
                 _ => Err(ObjectError::Unavailable(error.into())),
             },

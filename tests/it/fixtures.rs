@@ -74,3 +74,13 @@ fn rest_api_events_carry_the_stage_in_the_uri_and_still_route() {
         request.uri()
     );
 }
+
+#[test]
+fn the_readme_shows_the_very_walk_through_make_run_prints() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let commands = devkit::walkthrough::commands(9000);
+    assert!(
+        readme.contains(&commands),
+        "README.md's walk-through differs from `cargo run -p devkit -- walkthrough 9000`:\n{commands}"
+    );
+}
