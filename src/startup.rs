@@ -54,7 +54,12 @@ pub fn timeouts(operation: Duration) -> TimeoutConfig {
 /// (pre-signing must never call a credential endpoint), endpoints from the SDK's standard
 /// variables (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config(config: &Config) -> SdkConfig {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
         .region(Region::new(config.region.clone()))
         .credentials_provider(EnvironmentVariableCredentialsProvider::new())
         .timeout_config(timeouts(config.dynamodb_timeout))
