@@ -11,4 +11,5 @@ echo "==> CPU path (criterion)"
 cargo bench --bench cpu
 echo "==> arm64 release bootstrap"
 scripts/build.sh
+scripts/coldstart.sh  # cold start at 128 MB (7.2% CPU cgroup) and uncapped, TLS included, vs a baseline: target/bench/coldstart.json
 python3 scripts/write-benchmarks.py

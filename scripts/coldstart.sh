@@ -9,7 +9,8 @@
 # COLDSTART_PERF_SYMBOLS=1 profile a copy built with symbols in target/perf (0: the stripped
 # release binary); COLDSTART_SYSTEM_ROOTS=1 trust the system's CA bundle plus the test CA (0:
 # the test CA alone); COLDSTART_HOST=localhost (the name the function connects to);
-# COLDSTART_EXTRA="name=path ..." more builds to measure side by side (variants being tried).
+# COLDSTART_EXTRA="name=path ..." more builds to measure side by side (variants being tried);
+# COLDSTART_TLS=0 plain HTTP to the services (what TLS costs, by difference).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR
@@ -46,12 +47,13 @@ cleanup() {
   stop_pid "$work/proxy.pid" 5
   for dir in /sys/fs/cgroup/cpu/"$cgroup_name" /sys/fs/cgroup/unified/"$cgroup_name" /sys/fs/cgroup/"$cgroup_name"; do
     [ -d "$dir" ] || continue
-    for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$dir/cgroup.procs"
     for _ in $(seq 50); do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
   done
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 echo "==> cold start: a test CA (root -> intermediate -> leaf for $HOST and 127.0.0.1), RSA 2048 as AWS's"
 (
@@ -108,6 +110,27 @@ function_env=(
   --env "ATTACHMENTS_BUCKET=${ATTACHMENTS_BUCKET:-attachments}"
   --env "SSL_CERT_FILE=$work/bundle.pem"
 )
+if [ "${COLDSTART_TLS:-1}" = 0 ]; then
+  echo "    COLDSTART_TLS=0: plain HTTP to DynamoDB Local and S3 (not what AWS costs)"
+  function_env=("${function_env[@]/#AWS_ENDPOINT_URL_DYNAMODB=*/AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:${AWS_ENDPOINT_URL_DYNAMODB##*:}}")
+  function_env=("${function_env[@]/#AWS_ENDPOINT_URL_S3=*/AWS_ENDPOINT_URL_S3=http://$HOST:${AWS_ENDPOINT_URL_S3##*:}}")
+fi
+
+# The TLS path is real: the function answers through the terminator, and not without the test CA.
+if [ "${COLDSTART_TLS:-1}" = 1 ]; then
+  mkdir -p "$OUT_DIR/coldstart-logs"
+  if [ -n "$system_bundle" ]; then cp "$system_bundle" "$work/untrusted.pem"; else : >"$work/untrusted.pem"; fi
+  untrusted=("${function_env[@]/#SSL_CERT_FILE=*/SSL_CERT_FILE=$work/untrusted.pem}")
+  python3 "$BENCH/driver.py" check --binary "$FUNCTION_BIN" "${function_env[@]}" --seed "$seed" \
+    --cold-event events/success.json --log "$work/check.log" ||
+    { echo "the function does not answer 200 through the TLS terminator; its output:" >&2; cat "$work/check.log" >&2; exit 1; }
+  if python3 "$BENCH/driver.py" check --binary "$FUNCTION_BIN" "${untrusted[@]}" --seed "$seed" \
+    --cold-event events/success.json --timeout 30 --log "$OUT_DIR/coldstart-logs/untrusted-ca.log" >/dev/null; then
+    echo "the function answered 200 without trusting the test CA: TLS is not what is measured" >&2
+    exit 1
+  fi
+  echo "    checked: 200 through TLS with the test CA in SSL_CERT_FILE, and no 200 without it"
+fi
 
 echo "==> cold start: ${COLDSTART_CAPPED:-10} capped (7.2% of a CPU) and ${COLDSTART_UNCAPPED:-20} uncapped runs each;"
 echo "    https://$HOST for DynamoDB and S3, $roots roots in SSL_CERT_FILE"
@@ -134,16 +157,24 @@ PY
 if [ "${COLDSTART_PERF:-1}" = 1 ]; then
   perf_bin=$FUNCTION_BIN
   [ "${COLDSTART_PERF_SYMBOLS:-1}" = 1 ] && [ -z "${COLDSTART_FUNCTION:-}" ] && perf_bin=$PERF_BIN
-  for target in "function=$perf_bin" "baseline=$BASELINE_BIN"; do
-    name=${target%%=*} bin=${target#*=}
-    suffix=$([ "$name" = function ] && echo "" || echo "-$name")
+  # function: init + first invocation ("cold"), and the phases COLDSTART_PERF_PHASES names
+  # (init, first, warm); the baseline: cold.
+  for target in "function:cold:$perf_bin" $(for phase in ${COLDSTART_PERF_PHASES:-}; do echo "function:$phase:$perf_bin"; done) \
+    "baseline:cold:$BASELINE_BIN"; do
+    IFS=: read -r name phase bin <<<"$target"
+    suffix=$([ "$name" = function ] && echo "" || echo "-$name")$([ "$phase" = cold ] && echo "" || echo "-$phase")
     data=$OUT_DIR/perf-coldstart$suffix.data
-    echo "==> cold start: perf record of ${COLDSTART_PERF_RUNS:-20} uncapped cold starts (init + first invocation) of $bin"
-    python3 "$BENCH/driver.py" perf --binary "$bin" --runs "${COLDSTART_PERF_RUNS:-20}" \
+    echo "==> cold start: perf record of ${COLDSTART_PERF_RUNS:-20} uncapped cold starts of $bin ($phase)"
+    rm -f "$data" "$data.old"
+    python3 "$BENCH/driver.py" perf --binary "$bin" --runs "${COLDSTART_PERF_RUNS:-20}" --phase "$phase" \
       "${function_env[@]}" --seed "$seed" --cold-event events/success.json \
       --perf-out "$data" --log "$work/perf-$name.log"
     # Only the cold-started process's threads, not the shell loop that exec'd it.
-    python3 "$BENCH/perf_top.py" "$data" "${COLDSTART_PERF_RUNS:-20}" 40 >"$OUT_DIR/perf-coldstart$suffix.txt"
+    case $phase in
+      cold) what="init + first invocation" ;; init) what="init (exec -> first /next)" ;;
+      first) what="the first invocation" ;; warm) what="the second (warm) invocation" ;;
+    esac
+    python3 "$BENCH/perf_top.py" "$data" "${COLDSTART_PERF_RUNS:-20}" 40 "$what" >"$OUT_DIR/perf-coldstart$suffix.txt"
     sed -n '1,30p;/^# by shared/,$p' "$OUT_DIR/perf-coldstart$suffix.txt"
   done
 fi

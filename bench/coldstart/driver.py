@@ -52,6 +52,16 @@ def cpu_ns(pid):
     return total, threads
 
 
+def minor_faults(pid):
+    """Minor page faults of the whole process so far (every thread, live or exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[7])  # field 10 of stat(5): minflt
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
 def peak_rss_kib(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -80,10 +90,13 @@ def diff(after, before):
 class Run:
     """One process's life under the stub: the events it is fed and what it did with them."""
 
-    def __init__(self, events, tls_stats=None, on_first_next=None):
+    def __init__(self, events, tls_stats=None, on_next=None, on_response=None):
         self.events = events
         self.tls_stats = tls_stats
-        self.on_first_next = on_first_next
+        # Hooks (perf mode): on_next(index) before the answer to a /next, on_response(index)
+        # when a response arrives.
+        self.on_next = on_next
+        self.on_response = on_response
         self.pid = None
         self.pid_known = threading.Event()
         self.nexts = []  # (arrived_ns, answered_ns, cpu_ns, threads, tls)
@@ -152,12 +165,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         run.pid_known.wait(10)
         cpu, threads = (cpu_ns(run.pid) if self.server.measure_cpu and run.pid else (None, 0))
+        faults = minor_faults(run.pid) if self.server.measure_cpu and run.pid else None
         tls = read_tls_stats(run.tls_stats)
         with run.lock:
             index = len(run.nexts)
-            run.nexts.append([arrived, None, cpu, threads, tls])
-        if index == 0 and run.on_first_next:
-            run.on_first_next()
+            run.nexts.append([arrived, None, cpu, threads, tls, faults])
+        if run.on_next:
+            run.on_next(index)
         if index < len(run.events):
             deadline = int(time.time() * 1000) + 30_000
             self._reply(
@@ -188,10 +202,14 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(404)
             return
         cpu, threads = (cpu_ns(run.pid) if self.server.measure_cpu and run.pid else (None, 0))
+        faults = minor_faults(run.pid) if self.server.measure_cpu and run.pid else None
         tls = read_tls_stats(run.tls_stats)
         rss = peak_rss_kib(run.pid) if run.pid else None
         with run.lock:
-            run.responses.append([arrived, cpu, threads, self.path, body, tls, rss])
+            index = len(run.responses)
+            run.responses.append([arrived, cpu, threads, self.path, body, tls, rss, faults])
+        if run.on_response:
+            run.on_response(index)
         self._reply(202, [("content-type", "application/json")], b'{"status":"OK"}')
         if not self.path.endswith("/response"):
             run.done.set()  # an /error or /init/error: the run failed
@@ -395,10 +413,10 @@ def one_run(stub, binary, env, events, seed, tls_stats, cgroup, log_path, timeou
     if problems:
         log_text = open(log_path, "rb").read()[-3000:].decode(errors="replace")
         raise RuntimeError(f"{binary}: " + "; ".join(problems) + f"\n--- its output ({log_path}):\n{log_text}")
-    (n0_at, n0_sent, n0_cpu, n0_threads, n0_tls) = run.nexts[0]
-    (n1_at, n1_sent, n1_cpu, _, n1_tls) = run.nexts[1]
-    (r0_at, r0_cpu, r0_threads, _, _, r0_tls, _) = run.responses[0]
-    (r1_at, r1_cpu, _, _, _, r1_tls, r1_rss) = run.responses[1]
+    (n0_at, n0_sent, n0_cpu, n0_threads, n0_tls, n0_faults) = run.nexts[0]
+    (n1_at, n1_sent, n1_cpu, _, n1_tls, _) = run.nexts[1]
+    (r0_at, r0_cpu, r0_threads, _, _, r0_tls, _, r0_faults) = run.responses[0]
+    (r1_at, r1_cpu, _, _, _, r1_tls, r1_rss, _) = run.responses[1]
     return {
         "init_wall_ms": ms(n0_at - t0),
         "first_wall_ms": ms(r0_at - n0_sent),
@@ -408,6 +426,8 @@ def one_run(stub, binary, env, events, seed, tls_stats, cgroup, log_path, timeou
         "first_cpu_ms": ms(r0_cpu - n0_cpu),
         "cold_cpu_ms": ms(r0_cpu),
         "warm_cpu_ms": ms(r1_cpu - n1_cpu),
+        "minor_faults_init": n0_faults,
+        "minor_faults_first": None if r0_faults is None or n0_faults is None else r0_faults - n0_faults,
         "threads_at_first_next": n0_threads,
         "threads_at_first_response": r0_threads,
         "peak_rss_kib": r1_rss,
@@ -421,7 +441,7 @@ def one_run(stub, binary, env, events, seed, tls_stats, cgroup, log_path, timeou
 METRICS = [
     "init_wall_ms", "first_wall_ms", "cold_wall_ms", "warm_wall_ms",
     "init_cpu_ms", "first_cpu_ms", "cold_cpu_ms", "warm_cpu_ms",
-    "threads_at_first_next", "peak_rss_kib",
+    "threads_at_first_next", "peak_rss_kib", "minor_faults_init", "minor_faults_first",
 ]
 
 
@@ -545,19 +565,22 @@ def med(results, name, mode, metric):
 
 
 def ratios(results):
+    """CPU of init + first invocation of each build over the baseline's; first over warm wall."""
     out = {}
-    names = list(results)
-    if "function" in results and "baseline" in results:
-        for mode in ("capped", "uncapped"):
-            f, b = med(results, "function", mode, "cold_cpu_ms"), med(results, "baseline", mode, "cold_cpu_ms")
-            if f and b:
-                out[f"cpu_init_plus_first_function_over_baseline_{mode}"] = f / b
-        pooled = {}
-        for name in ("function", "baseline"):
-            values = [r["cold_cpu_ms"] for mode in results[name].values() for r in mode["runs"]]
-            pooled[name] = statistics.median(values)
-        out["cpu_init_plus_first_function_over_baseline_all_runs"] = pooled["function"] / pooled["baseline"]
-    for name in names:
+    if "baseline" in results:
+        base_all = statistics.median(
+            r["cold_cpu_ms"] for mode in results["baseline"].values() for r in mode["runs"]
+        )
+        for name in results:
+            if name == "baseline":
+                continue
+            for mode in ("capped", "uncapped"):
+                f, b = med(results, name, mode, "cold_cpu_ms"), med(results, "baseline", mode, "cold_cpu_ms")
+                if f and b:
+                    out[f"cpu_init_plus_first_{name}_over_baseline_{mode}"] = f / b
+            mine = statistics.median(r["cold_cpu_ms"] for mode in results[name].values() for r in mode["runs"])
+            out[f"cpu_init_plus_first_{name}_over_baseline_all_runs"] = mine / base_all
+    for name in results:
         for mode in ("capped", "uncapped"):
             first, warm = med(results, name, mode, "first_wall_ms"), med(results, name, mode, "warm_wall_ms")
             if first and warm:
@@ -569,11 +592,11 @@ def print_table(result):
     results = result["results"]
     header = (
         f"{'':20} {'init wall':>10} {'init CPU':>9} {'1st wall':>9} {'1st CPU':>8} "
-        f"{'init+1st':>9} {'init+1st':>9} {'warm wall':>10} {'warm CPU':>9} {'1st/warm':>9} {'RSS':>7} {'threads':>7}"
+        f"{'init+1st':>9} {'init+1st':>9} {'warm wall':>10} {'warm CPU':>9} {'1st/warm':>9} {'RSS':>7} {'threads':>7} {'faults':>7}"
     )
     units = (
         f"{'(medians, ms)':20} {'':>10} {'':>9} {'':>9} {'':>8} {'wall':>9} {'CPU':>9} "
-        f"{'':>10} {'':>9} {'wall':>9} {'MiB':>7} {'at /next':>7}"
+        f"{'':>10} {'':>9} {'wall':>9} {'MiB':>7} {'at next':>7} {'init+1':>7}"
     )
     print()
     print(header)
@@ -589,7 +612,8 @@ def print_table(result):
                 f"{label:20} {g('init_wall_ms'):10.1f} {g('init_cpu_ms'):9.2f} {g('first_wall_ms'):9.1f} "
                 f"{g('first_cpu_ms'):8.2f} {g('cold_wall_ms'):9.1f} {g('cold_cpu_ms'):9.2f} "
                 f"{g('warm_wall_ms'):10.2f} {g('warm_cpu_ms'):9.2f} {g('first_wall_ms') / g('warm_wall_ms'):9.1f} "
-                f"{(rss or 0) / 1024:7.1f} {g('threads_at_first_next'):7.0f}"
+                f"{(rss or 0) / 1024:7.1f} {g('threads_at_first_next'):7.0f} "
+                f"{(g('minor_faults_init') or 0) + (g('minor_faults_first') or 0):7.0f}"
             )
     print()
     for key, value in result["ratios"].items():
@@ -605,39 +629,88 @@ def print_table(result):
                 )
 
 
+class PerfControl:
+    """perf record --control: enable and disable its events, each command acknowledged."""
+
+    def __init__(self, directory):
+        self.ctl, self.ack = os.path.join(directory, "perf-ctl"), os.path.join(directory, "perf-ack")
+        os.mkfifo(self.ctl)
+        os.mkfifo(self.ack)
+        self._ctl = self._ack = None
+        self.lock = threading.Lock()
+
+    @property
+    def option(self):
+        return f"fifo:{self.ctl},{self.ack}"
+
+    def open(self):  # after perf has started: each open waits for perf's
+        self._ctl = open(self.ctl, "w")
+        self._ack = open(self.ack, "r")
+
+    def send(self, command):
+        with self.lock:
+            self._ctl.write(command + "\n")
+            self._ctl.flush()
+            self._ack.readline()
+
+
 def cmd_perf(args):
-    """K cold starts of one binary (uncapped) under one `perf record`, fed by the stub."""
+    """K cold starts of one binary (uncapped) under one `perf record`, fed by the stub. The events
+    are on only during --phase: init (exec -> first /next), first (the first invocation), cold
+    (both, the default) or warm (the second invocation)."""
+    import tempfile
+
     stub = Stub()
     stub.measure_cpu = False
     threading.Thread(target=stub.serve_forever, daemon=True).start()
     env = lambda_env(stub, env_from(args.env))
     events = make_events(args.cold_event, args.warm_attachment, args.warm_client_token)
-    seed = (lambda: subprocess.run(args.seed, shell=True, check=True, stdout=subprocess.DEVNULL)) if args.seed else None
-    # Two events, so that the first invocation and the warm one both show; perf only sees the
-    # binary's own process (comm filter in the report).
-    if seed:
-        seed()
-    loop = 'for i in $(seq "$1"); do "$2" || true; done'
-    argv = ["perf", "record", "-F", str(args.freq), "-g", "-o", args.perf_out, "--",
-            "sh", "-c", loop, "sh", str(args.runs), args.binary]
+    if args.phase != "warm":
+        events = events[:1]
+    tmp = tempfile.mkdtemp(prefix="coldstart-perf.")
+    control = PerfControl(tmp)
+    go = os.path.join(tmp, "go")
+    os.mkfifo(go)
+    # The shell waits for a line on `go` before each exec, so that seeding and enabling the
+    # events happen while no function runs; the shell's own samples are left out of the report.
+    loop = 'for i in $(seq "$1"); do read line < "$3"; "$2" || true; done'
+    # Only the sampling event is switched on and off: perf's tracking event (exec, mmap, comm)
+    # stays on, or the samples of a process exec'd while off could not be resolved to symbols.
+    argv = ["perf", "record", "-e", "cpu-clock", "-F", str(args.freq), "-g", "-o", args.perf_out, "--control", control.option,
+            "-D", "-1", "--", "sh", "-c", loop, "sh", str(args.runs), args.binary, go]
     log = open(args.log, "wb") if args.log else subprocess.DEVNULL
     child = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
+    control.open()
+    on_at_exec = args.phase in ("init", "cold")
+
+    def on_next(index):
+        if index == 0 and args.phase == "init":
+            control.send("disable cpu-clock")
+        elif (index == 0 and args.phase == "first") or (index == 1 and args.phase == "warm"):
+            control.send("enable cpu-clock")
+
+    def on_response(index):
+        if (index == 0 and args.phase in ("first", "cold")) or (index == 1 and args.phase == "warm"):
+            control.send("disable cpu-clock")
+
     ok = 0
     try:
         for i in range(args.runs):
-            run = Run(events if args.warm else events[:1], on_first_next=None)
+            if args.seed:
+                subprocess.run(args.seed, shell=True, check=True, stdout=subprocess.DEVNULL)
+            run = Run(events, on_next=on_next, on_response=on_response)
             run.pid_known.set()
             stub.run = run
+            if on_at_exec:
+                control.send("enable cpu-clock")
+            with open(go, "w") as f:
+                f.write("go\n")
             if not run.done.wait(args.timeout):
                 raise RuntimeError(f"perf run {i}: no answer within {args.timeout} s")
             codes = [response_status(r[4]) for r in run.responses]
             if any(c != 200 for c in codes) or len(codes) < len(run.events):
                 raise RuntimeError(f"perf run {i}: responses {[(r[3], r[4][:200]) for r in run.responses]}")
             ok += 1
-            # Re-seed while no process runs: the next one starts only after this run's exit,
-            # and the stub does not answer it before the seed is done.
-            if seed and i + 1 < args.runs:
-                seed()
         child.wait(60)
     finally:
         if child.poll() is None:
@@ -647,7 +720,31 @@ def cmd_perf(args):
             except subprocess.TimeoutExpired:
                 child.kill()
         stub.shutdown()
-    print(f"perf: {ok} cold starts of {args.binary} recorded in {args.perf_out}")
+        for name in ("perf-ctl", "perf-ack", "go"):
+            try:
+                os.unlink(os.path.join(tmp, name))
+            except FileNotFoundError:
+                pass
+        os.rmdir(tmp)
+    print(f"perf: {ok} cold starts of {args.binary}, phase {args.phase}, recorded in {args.perf_out}")
+
+
+def cmd_check(args):
+    """One cold start; exit status 0 if both invocations answered 200, 1 if not."""
+    stub = Stub()
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    env = lambda_env(stub, env_from(args.env))
+    events = make_events(args.cold_event, args.warm_attachment, args.warm_client_token)
+    log_path = args.log or os.devnull
+    try:
+        r = one_run(stub, args.binary, env, events, args.seed, None, None, log_path, args.timeout)
+        print(f"{args.binary}: answered 200 (init {r['init_wall_ms']:.1f} ms)")
+        sys.exit(0)
+    except RuntimeError as error:
+        print(f"{args.binary}: did not answer 200: {str(error).splitlines()[0][:300]}")
+        sys.exit(1)
+    finally:
+        stub.shutdown()
 
 
 def main():
@@ -678,10 +775,15 @@ def main():
     p.add_argument("--freq", type=int, default=20000)
     p.add_argument("--perf-out", required=True)
     p.add_argument("--log")
-    p.add_argument("--warm", action="store_true", help="feed the warm event too")
+    p.add_argument("--phase", choices=["cold", "init", "first", "warm"], default="cold",
+                   help="what the profile covers: init + first invocation (cold), or one of them, or the warm invocation")
+
+    c = sub.add_parser("check", parents=[common])
+    c.add_argument("--binary", required=True)
+    c.add_argument("--log")
 
     args = parser.parse_args()
-    {"measure": cmd_measure, "perf": cmd_perf}[args.command](args)
+    {"measure": cmd_measure, "perf": cmd_perf, "check": cmd_check}[args.command](args)
 
 
 if __name__ == "__main__":

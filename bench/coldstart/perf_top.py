@@ -4,7 +4,7 @@ threads (not the shell loop that exec'd it), top symbols and shared objects by s
 rough split by what the code is for. Times are CPU ms per cold start (perf's cpu-clock periods
 divided by the number of runs).
 
-    perf_top.py PERF.DATA RUNS [TOP]
+    perf_top.py PERF.DATA RUNS [TOP [WHAT]]
 """
 
 import collections
@@ -38,21 +38,23 @@ CATEGORIES = [
 def main():
     data, runs = sys.argv[1], int(sys.argv[2])
     top = int(sys.argv[3]) if len(sys.argv) > 3 else 25
+    what = sys.argv[4] if len(sys.argv) > 4 else "init + first invocation"
     report = subprocess.run(
         ["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "-n",
          "--show-total-period", "--sort", "comm,dso,sym", "--percent-limit", "0"],
         capture_output=True, text=True, check=True,
     ).stdout
     by_sym, by_dso, by_cat, comms = collections.Counter(), collections.Counter(), collections.Counter(), collections.Counter()
-    total = 0
+    total = everyone = 0
     for line in report.splitlines():
         m = ROW.match(line)
         if not m:
             continue
         _, _samples, period, comm, dso, _kind, sym = m.groups()
+        period = int(period)
+        everyone += period
         if comm in NOT_OURS:
             continue
-        period = int(period)
         total += period
         comms[comm] += period
         by_sym[(dso, sym)] += period
@@ -64,7 +66,7 @@ def main():
     if not total:
         sys.exit(f"no samples of the cold-started process in {data}")
     per_run = lambda p: p / runs / 1e6  # noqa: E731 - cpu-clock periods are ns
-    print(f"# {data}: {runs} cold starts (init + first invocation), {per_run(total):.2f} ms CPU each on average")
+    print(f"# {data}: {runs} cold starts, profiled: {what}; {per_run(total):.2f} ms CPU per run on average (inflated by perf's own sampling)")
     print("# threads: " + ", ".join(f"{c} {per_run(p):.2f} ms" for c, p in comms.most_common()))
     print(f"\n# top {top} symbols by self CPU time")
     print(f"{'share':>7} {'ms/run':>7}  {'shared object':24} symbol")
@@ -75,6 +77,22 @@ def main():
         print(f"{100 * p / total:6.2f}% {per_run(p):7.3f}  {dso}")
     print("\n# by what the code is for (symbol-name heuristics)")
     for name, p in by_cat.most_common():
+        print(f"{100 * p / total:6.2f}% {per_run(p):7.3f}  {name}")
+
+    # Kernel entry points, everything under each (call chains): page faults and system calls.
+    children = subprocess.run(
+        ["perf", "report", "-i", data, "--stdio", "--children", "-g", "none", "--sort", "comm,sym",
+         "--percent-limit", "0"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    entry = re.compile(r"^\s*([\d.]+)%\s+[\d.]+%\s+(\S+)\s+\[k\]\s+(asm_exc_page_fault|__x64_sys_\w+|__do_sys_\w+|ret_from_fork\w*)\s*$")
+    kernel = collections.Counter()
+    for line in children.splitlines():
+        m = entry.match(line)
+        if m and m.group(2) not in NOT_OURS:
+            kernel[m.group(3)] += float(m.group(1)) / 100 * everyone
+    print("\n# kernel entry points (self + callees, the process's threads)")
+    for name, p in kernel.most_common(12):
         print(f"{100 * p / total:6.2f}% {per_run(p):7.3f}  {name}")
 
 

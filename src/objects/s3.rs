@@ -49,15 +49,19 @@ impl S3Objects {
         }
     }
 
-    /// Opens (TLS included) the connection to S3 during init, as the store does for DynamoDB. The
+    /// Opens (TLS included) the connection to S3 during init, as the store does for DynamoDB, and
+    /// signs one URL of each kind (locally), so that the first request builds no pipeline. The
     /// key cannot exist (no attachment id is empty); its answer, 404 or 403, does not matter.
     pub async fn warm_up(&self) -> Result<(), ObjectError> {
-        self.head(&ObjectKey::new(
-            "warm-up",
-            &crate::domain::AttachmentId::new(""),
-        ))
-        .await
-        .map(drop)
+        let key = ObjectKey::new("warm-up", &crate::domain::AttachmentId::new(""));
+        let (now, ttl) = (SystemTime::now(), Duration::from_secs(60));
+        let download = Download {
+            file_name: "warm-up",
+            content_type: "text/plain",
+        };
+        self.presign_upload(&key, "text/plain", 1, now, ttl).await?;
+        self.presign_download(&key, download, now, ttl).await?;
+        self.head(&key).await.map(drop)
     }
 }
 
