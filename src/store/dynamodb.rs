@@ -42,37 +42,13 @@ impl DynamoDbStore {
     }
 
     /// Opens (TLS included) the connection to DynamoDB during init, where Lambda runs the process
-    /// at full CPU, so that the first billed request does not pay for it; then runs each other
-    /// kind of call once on it (a transactional read, and a transaction that can only be
-    /// cancelled), so that the SDK builds their pipelines now rather than in the first request.
-    /// Nothing is written: the key cannot exist (the hash of an empty token, which validation never
-    /// lets through), and the transaction only checks that it does. Uses only the `GetItem` and
-    /// `ConditionCheckItem` permissions the function has anyway.
+    /// at full CPU, so that the first billed request does not pay for it. The key cannot exist:
+    /// it is the hash of an empty token, which validation never lets through. Uses only the
+    /// `GetItem` permission the function has anyway. (Warming the transactions' pipelines too was
+    /// measured: one more round trip in every init, for ~0.5 ms of CPU moved out of the first
+    /// request; see BENCHMARKS.md.)
     pub async fn warm_up(&self) -> Result<(), StoreError> {
-        let nobody = TokenHash::of("");
-        self.find_connection(&nobody).await?;
-        self.read(vec![self.get(
-            &self.tables.connections,
-            TOKEN_HASH,
-            nobody.as_str(),
-        )?])
-        .await?;
-        let never = ConditionCheck::builder()
-            .table_name(&self.tables.connections)
-            .key(TOKEN_HASH, s(nobody.as_str()))
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", TOKEN_HASH)
-            .build()
-            .map_err(build_error)?;
-        match self
-            .write(vec![TransactWriteItem::builder()
-                .condition_check(never)
-                .build()])
-            .await
-        {
-            Ok(()) | Err(WriteFailure::Cancelled(_)) => Ok(()),
-            Err(WriteFailure::Other(error)) => Err(error),
-        }
+        self.find_connection(&TokenHash::of("")).await.map(drop)
     }
 
     /// The condition that the caller's connection is still live and still theirs.
