@@ -220,7 +220,7 @@ fn log_request(request_id: &str, xray_trace_id: &str, report: &Report, started: 
             latency_ms,
             dynamodb_calls,
             s3_calls,
-            error_detail = %error_chain(error),
+            error_detail = %crate::logging::error_chain(error),
             "request failed"
         ),
         Err(error) => tracing::info!(
@@ -235,20 +235,6 @@ fn log_request(request_id: &str, xray_trace_id: &str, report: &Report, started: 
             "request refused"
         ),
     }
-}
-
-/// An error's sources, joined: the details of a 500, for the log only.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = String::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

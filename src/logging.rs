@@ -58,6 +58,20 @@ pub fn log_panics() {
     }));
 }
 
+/// An error's sources, joined: the details of a 500, for the log only.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

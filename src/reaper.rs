@@ -86,7 +86,7 @@ pub async fn reap<D: Deleter>(deleter: &D, event: &Event) -> DynamoDbEventRespon
                     tracing::error!(
                         event_id = %record.event_id,
                         outcome = "failed",
-                        error_detail = %crate::http::error_chain(&error),
+                        error_detail = %crate::logging::error_chain(&error),
                         "abandoned upload not deleted; the record will be retried"
                     );
                     let mut failure = DynamoDbBatchItemFailure::default();

@@ -297,20 +297,6 @@ pub async fn set_completed_count(contact_id: &str, count: u32) {
     .await;
 }
 
-pub async fn set_started_count(contact_id: &str, count: u32) {
-    put_item(
-        &local::tables().idempotency,
-        Item::from([
-            (
-                schema::IDEMPOTENCY_KEY.into(),
-                s(&schema::started_quota_key(contact_id)),
-            ),
-            (schema::STARTED_COUNT.into(), schema::n(count)),
-        ]),
-    )
-    .await;
-}
-
 /// A request as API Gateway hands it to the function (no request context: as a local server would).
 pub fn request(operation: Operation, token: Option<&str>, body: impl Into<Body>) -> Request {
     let mut builder = lambda_http::http::Request::builder()

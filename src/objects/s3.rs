@@ -26,10 +26,6 @@ impl S3Objects {
         Self { client, bucket }
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
     /// Deletes the object under `key`; one already gone is a success (S3 answers 204 either way,
     /// so a 404 means the bucket itself is missing: an error, not a deletion).
     pub async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
