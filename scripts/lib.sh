@@ -102,12 +102,12 @@ devkit() { # devkit ARGS...: the project's Rust tooling (tables, bucket, demo da
   cargo run --quiet -p devkit -- "$@"
 }
 
-# The credentials both local servers check (SeaweedFS verifies SigV4 with them) and the function
-# signs with; local only, never real ones.
+# One rule for credentials: the local servers, devkit, the tests' clients and the function all sign
+# with the pair in the environment. Servers this project starts get a local pair, never a real key,
+# whatever the shell exports; endpoints of your own keep the shell's credentials (scripts/run.sh).
 local_credentials() {
   export AWS_REGION=${AWS_REGION:-us-east-1}
-  export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
-  export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   # SeaweedFS's static identity refuses URLs signed with a session token.
   unset AWS_SESSION_TOKEN
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make run`: DynamoDB Local and a local S3 (unless AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3
-# point elsewhere), the tables and the bucket, the demo data, and the function served by
-# `cargo lambda watch` on 127.0.0.1:$PORT (9000), then the walk-through to paste.
+# `make run`: DynamoDB Local and a local S3 (unless AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3
+# both point at endpoints of your own), the tables and the bucket, the demo data, and the function
+# served by `cargo lambda watch` on 127.0.0.1:$PORT (9000), then the walk-through to paste.
+# Credentials: the servers it starts, devkit and the function sign with a local pair, whatever the
+# shell exports; with endpoints of your own, everything signs with the shell's (session token too).
 # Ctrl-C stops everything this script started, quietly.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -10,10 +12,25 @@ cd "$ROOT"
 
 PORT=${PORT:-$FUNCTION_PORT_DEFAULT}
 DEMO_PORT=${DEMO_PORT:-$DEMO_PORT_DEFAULT}
+DYNAMODB_PORT=${DYNAMODB_PORT:-$DYNAMODB_PORT_DEFAULT}
+S3_PORT=${S3_PORT:-$S3_PORT_DEFAULT}
 export RUST_LOG=${RUST_LOG:-info}
 # The demo page's origin may call the function and PUT/GET the bucket's files (CORS on both).
 export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://127.0.0.1:$DEMO_PORT,http://localhost:$DEMO_PORT}
-local_credentials
+case "${AWS_ENDPOINT_URL_DYNAMODB:+d}${AWS_ENDPOINT_URL_S3:+s}" in
+  "") local_credentials ;;
+  ds)
+    if [ -z "${AWS_ACCESS_KEY_ID:-}" ] || [ -z "${AWS_SECRET_ACCESS_KEY:-}" ]; then
+      echo "With endpoints of your own, export the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY they accept" >&2
+      exit 2
+    fi
+    export AWS_REGION=${AWS_REGION:-us-east-1}
+    ;;
+  *)
+    echo "Set both AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3 (endpoints of your own), or neither" >&2
+    exit 2
+    ;;
+esac
 scripts/install.sh lambda dynamodb s3
 use_venv lambda
 
@@ -47,8 +64,8 @@ local_service() {
     echo "Using the $1 at ${!4}"
   fi
 }
-local_service "DynamoDB Local" dynamodb "$DYNAMODB_PORT_DEFAULT" AWS_ENDPOINT_URL_DYNAMODB
-local_service "a local S3 (SeaweedFS)" s3 "$S3_PORT_DEFAULT" AWS_ENDPOINT_URL_S3
+local_service "DynamoDB Local" dynamodb "$DYNAMODB_PORT" AWS_ENDPOINT_URL_DYNAMODB
+local_service "a local S3 (SeaweedFS)" s3 "$S3_PORT" AWS_ENDPOINT_URL_S3
 devkit setup
 devkit seed
 
@@ -59,8 +76,10 @@ echo "Building and serving the function on http://127.0.0.1:$PORT ..."
 mkfifo "$run_dir/output"
 cat <"$run_dir/output" &
 output_pid=$!
-# In a session of its own, so that Ctrl-C reaches this script only, which stops it.
-setsid cargo lambda watch --bin connect-attachments -A 127.0.0.1 -P "$PORT" --env-file "$run_dir/function.env" \
+# In a session of its own, so that Ctrl-C reaches this script only, which stops it. cargo-lambda's
+# own log at warn: at info it prints the function's environment, credentials included (the
+# function's RUST_LOG is in its env file). --disable-cors: the function's CORS only, as deployed.
+RUST_LOG=warn setsid cargo lambda watch --disable-cors --bin connect-attachments -A 127.0.0.1 -P "$PORT" --env-file "$run_dir/function.env" \
   >"$run_dir/output" 2>&1 &
 watch_pid=$!
 cargo build --quiet --bin connect-attachments # the build cargo lambda watch runs; ready when it is

@@ -3,9 +3,9 @@
 #   scripts/s3-local.sh start PORT PIDFILE   start it in the background, wait until it answers
 #   scripts/s3-local.sh stop PIDFILE         stop it, wait until it is gone, remove its data
 #   scripts/s3-local.sh free-port            print a free TCP port on 127.0.0.1
-# It checks SigV4 signatures against AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (default local and
-# local, as for DynamoDB Local): without credentials SeaweedFS would let anyone in, and tests would not
-# see a request that the real S3 refuses. Its log is PIDFILE.log.
+# It checks SigV4 signatures against the local pair of lib.sh's local_credentials, whatever the shell
+# exports: without credentials SeaweedFS would let anyone in, and tests would not see a request that
+# the real S3 refuses. Its log is PIDFILE.log.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
@@ -30,8 +30,8 @@ start() {
   # -logtostderr: glog would also write log files into /tmp. -master.telemetry=false: no reports home.
   # -s3.allowedOrigins= (none): like S3, a bucket without a CORS rule answers no origin (SeaweedFS
   # would allow any); a bucket with one (devkit setup puts the template's) answers its origins.
-  AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local} \
-    "$VENV_DIR/venv-s3/bin/weed" -logtostderr mini -dir="$pidfile.data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+  local_credentials
+  "$VENV_DIR/venv-s3/bin/weed" -logtostderr mini -dir="$pidfile.data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -s3.port="$port" -s3.port.grpc="$s3_grpc" -master.port="$master" -volume.port="$volume" \
     -filer.port="$filer" -admin.port="$admin" -admin.ui=false -webdav=false -s3.port.iceberg=0 \
     -s3.port.lance=0 -master.telemetry=false -s3.allowedOrigins= </dev/null >"$pidfile.log" 2>&1 &

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Smoke test of `make run`, run by `make test` against its own DynamoDB Local and S3: starts
-# scripts/run.sh on a free port, runs the very walk-through it prints (start, upload, complete,
-# get, download), checks each step, then stops it and checks that it stopped, quietly.
+# Smoke test of `make run`, run by `make test`: starts scripts/run.sh on free ports from a shell
+# that exports AWS credentials (a session token included), as most AWS developers' shells and CI's
+# do, so that it starts its own DynamoDB Local and S3 with the local pair; runs the very
+# walk-through it prints (start, upload, complete, get, download), checks each step and its CORS,
+# checks that no secret of the shell was printed, then stops it and checks that it stopped, quietly.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
@@ -10,8 +12,16 @@ cd "$ROOT"
 
 port=$(free_port)
 demo_port=$(free_port)
+dynamodb_port=$(free_port)
+s3_port=$(free_port 1 10000)
 log=$(mktemp)
-PORT=$port DEMO_PORT=$demo_port setsid scripts/run.sh >"$log" 2>&1 &
+# Credentials that look like a developer's: none may be printed, and none reaches a local server.
+shell_key=AKIASMOKETEST$RANDOM$RANDOM shell_secret=smoke-secret-$RANDOM$RANDOM$RANDOM
+shell_token=smoke-session-token-$RANDOM$RANDOM$RANDOM
+env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_S3 -u RUST_LOG \
+  AWS_ACCESS_KEY_ID="$shell_key" AWS_SECRET_ACCESS_KEY="$shell_secret" AWS_SESSION_TOKEN="$shell_token" \
+  PORT=$port DEMO_PORT=$demo_port DYNAMODB_PORT=$dynamodb_port S3_PORT=$s3_port \
+  setsid scripts/run.sh >"$log" 2>&1 &
 run=$!
 trap 'kill -- "-$run" 2>/dev/null || true; rm -f "$log"' EXIT
 
@@ -48,6 +58,18 @@ preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/partici
 grep -qi "^access-control-allow-origin: http://127.0.0.1:$demo_port$" <<<"$preflight" ||
   { echo "$preflight"; echo "the function does not answer the page's preflight" >&2; exit 1; }
 echo "make run: the function answers the demo page's preflight"
+preflight=$(curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$port/participant/start-attachment-upload" \
+  -H "Origin: http://evil.example" -H 'Access-Control-Request-Method: POST' | tr -d '\r')
+if grep -qi "^access-control-" <<<"$preflight"; then
+  echo "$preflight"; echo "a page of another origin got CORS headers (cargo-lambda's own CORS?)" >&2; exit 1
+fi
+echo "make run: a preflight from another origin gets no CORS headers"
+for secret in "$shell_key" "$shell_secret" "$shell_token"; do
+  if grep -qF -- "$secret" "$log" || grep -qF -- "$secret" <<<"$out"; then
+    echo "make run printed a credential of the shell" >&2; exit 1
+  fi
+done
+echo "make run: no credential of the shell was printed"
 
 kill -TERM "$run"
 for _ in $(seq 1 80); do pid_alive "$run" || break; sleep 0.25; done

@@ -19,8 +19,8 @@ scripts/install.sh sam
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 (use_venv sam && cfn-lint template.yaml && sam validate --lint)
 
-step "the local services and test tools (DynamoDB Local, SeaweedFS, cargo-lambda, schemathesis, boto3, Chromium)"
-scripts/install.sh dynamodb s3 lambda apitests browser
+step "the local services and test tools (DynamoDB Local, SeaweedFS, cargo-lambda, schemathesis, boto3, Chromium, chatjs)"
+scripts/install.sh dynamodb s3 lambda apitests browser chatjs
 export APITESTS_VENV="$VENV_DIR/venv-apitests"
 
 step "cargo test (unit and integration tests), then a smoke test of make run, against services of their own"

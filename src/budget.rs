@@ -1,11 +1,13 @@
 //! What one request may spend on DynamoDB and S3, and what it has spent: every call is counted
-//! (the counts go to the request's log line) and none runs past the invocation's deadline.
+//! (the counts go to the request's log line) and none runs past the invocation's deadline. A
+//! call that ran out of time after throttled attempts is throttling (429), not a failure.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::objects::ObjectError;
 use crate::store::StoreError;
+use crate::throttle;
 
 #[derive(Debug, Default)]
 pub struct Budget {
@@ -29,9 +31,10 @@ impl Budget {
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         self.dynamodb_calls += 1;
-        self.bounded(call)
-            .await
-            .unwrap_or(Err(StoreError::DeadlineExceeded))
+        match throttle::watch(self.bounded(call)).await {
+            (None | Some(Err(StoreError::DeadlineExceeded)), true) => Err(StoreError::Throttled),
+            (result, _) => result.unwrap_or(Err(StoreError::DeadlineExceeded)),
+        }
     }
 
     pub async fn s3<T>(
@@ -39,9 +42,10 @@ impl Budget {
         call: impl Future<Output = Result<T, ObjectError>>,
     ) -> Result<T, ObjectError> {
         self.s3_calls += 1;
-        self.bounded(call)
-            .await
-            .unwrap_or(Err(ObjectError::DeadlineExceeded))
+        match throttle::watch(self.bounded(call)).await {
+            (None | Some(Err(ObjectError::DeadlineExceeded)), true) => Err(ObjectError::Throttled),
+            (result, _) => result.unwrap_or(Err(ObjectError::DeadlineExceeded)),
+        }
     }
 
     /// `None` if the deadline passed first.

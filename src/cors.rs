@@ -8,10 +8,15 @@ use lambda_http::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Response};
 
 /// Request headers a page may send: the bearer header, JSON, and what the AWS SDK for
-/// JavaScript adds to every request.
-pub const ALLOWED_HEADERS: [&str; 8] = [
+/// JavaScript v3 signs and adds to every request. Seen in Chromium: amazon-connect-chatjs 5.0.0
+/// (its bundled SDK 3.716) preflights `authorization, content-type, x-amz-bearer,
+/// x-amz-content-sha256, x-amz-date, x-amz-user-agent`; the SDK's own client adds
+/// `amz-sdk-invocation-id`, `amz-sdk-request` and, with temporary credentials,
+/// `x-amz-security-token`.
+pub const ALLOWED_HEADERS: [&str; 9] = [
     "Content-Type",
     "X-Amz-Bearer",
+    "X-Amz-Content-Sha256",
     "X-Amz-Date",
     "X-Amz-Security-Token",
     "X-Amz-User-Agent",

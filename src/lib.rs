@@ -24,4 +24,5 @@ pub mod schema;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod throttle;
 pub mod validation;

@@ -4,15 +4,19 @@
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::config::Config;
 use crate::http::Handler;
 use crate::metrics::Metrics;
+use crate::objects::s3::THROTTLING_STATUSES;
 use crate::objects::S3Objects;
 use crate::service::Service;
+use crate::store::dynamodb::THROTTLING_CODES;
 use crate::store::{DynamoDbStore, StoreError};
+use crate::throttle;
 
 /// The handler as the function runs it.
 pub type App = Handler<DynamoDbStore, S3Objects>;
@@ -50,6 +54,16 @@ pub fn timeouts(operation: Duration) -> TimeoutConfig {
         .build()
 }
 
+/// The SDK's standard retries (3 attempts), their back-off scaled to the operation's bound: an
+/// attempt that stalled for half of it (its own timeout), then at most a tenth in back-off,
+/// leaves the retry 40% of the bound. The SDK's default (up to 1 s, then 2 s) would spend a
+/// 2 s bound waiting. Throttling that outlasts the bound is 429 either way (src/throttle.rs).
+pub fn retries(operation: Duration) -> RetryConfig {
+    RetryConfig::standard()
+        .with_initial_backoff(operation / 10)
+        .with_max_backoff(operation / 5)
+}
+
 /// The SDK configuration both clients share: region and credentials from the environment only
 /// (pre-signing must never call a credential endpoint), endpoints from the SDK's standard
 /// variables (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`).
@@ -62,22 +76,31 @@ pub async fn sdk_config(config: &Config) -> SdkConfig {
         .http_client(https)
         .region(Region::new(config.region.clone()))
         .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-        .timeout_config(timeouts(config.dynamodb_timeout))
         .load()
         .await
 }
 
-pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(sdk)
+/// The DynamoDB client: every call bounded by `timeout`, its throttled attempts witnessed. The
+/// tests and devkit build theirs here too.
+pub fn dynamodb_client(sdk: &SdkConfig, timeout: Duration) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(timeouts(timeout))
+        .retry_config(retries(timeout))
+        .interceptor(throttle::Witness::dynamodb(&THROTTLING_CODES))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-pub fn s3_client(sdk: &SdkConfig, config: &Config) -> aws_sdk_s3::Client {
-    let s3 = aws_sdk_s3::config::Builder::from(sdk)
-        .timeout_config(timeouts(config.s3_timeout))
-        // A local S3 server has no per-bucket host names.
-        .force_path_style(config.s3_path_style)
+/// The S3 client, as [`dynamodb_client`]; `path_style` for a local S3 server, which has no
+/// per-bucket host names.
+pub fn s3_client(sdk: &SdkConfig, timeout: Duration, path_style: bool) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .timeout_config(timeouts(timeout))
+        .retry_config(retries(timeout))
+        .interceptor(throttle::Witness::s3(&THROTTLING_STATUSES))
+        .force_path_style(path_style)
         .build();
-    aws_sdk_s3::Client::from_conf(s3)
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// Builds the function as `main` runs it, both connections opened during init (where Lambda
@@ -85,8 +108,14 @@ pub fn s3_client(sdk: &SdkConfig, config: &Config) -> aws_sdk_s3::Client {
 /// warm-up failure only means the first request connects.
 pub async fn build(config: &Config) -> Result<App, StartupError> {
     let sdk = sdk_config(config).await;
-    let store = DynamoDbStore::new(dynamodb_client(&sdk), config.tables.clone());
-    let objects = S3Objects::new(s3_client(&sdk, config), config.bucket.clone());
+    let store = DynamoDbStore::new(
+        dynamodb_client(&sdk, config.dynamodb_timeout),
+        config.tables.clone(),
+    );
+    let objects = S3Objects::new(
+        s3_client(&sdk, config.s3_timeout, config.s3_path_style),
+        config.bucket.clone(),
+    );
     let (table, bucket) = tokio::join!(store.warm_up(), objects.warm_up());
     match table {
         Ok(()) => {}

@@ -11,11 +11,8 @@ use aws_sdk_dynamodb::types::{
 use connect_attachments::config::{self, DEFAULT_BUCKET};
 use connect_attachments::cors;
 use connect_attachments::schema::Tables;
-use connect_attachments::startup::timeouts;
+use connect_attachments::startup;
 
-/// The credentials both local servers are started with (SeaweedFS verifies SigV4 with them).
-pub const ACCESS_KEY_ID: &str = "local";
-pub const SECRET_ACCESS_KEY: &str = "local";
 pub const REGION: &str = "us-east-1";
 
 fn required(name: &str) -> String {
@@ -51,43 +48,44 @@ pub fn bucket() -> String {
     std::env::var(config::ATTACHMENTS_BUCKET).unwrap_or_else(|_| DEFAULT_BUCKET.to_owned())
 }
 
-fn credentials() -> aws_sdk_dynamodb::config::Credentials {
+/// The credentials of the environment, the one pair everything signs with: the local pair that
+/// scripts/lib.sh's `local_credentials` sets for the servers this project starts (SeaweedFS
+/// verifies SigV4 with it), or the shell's own for endpoints of its own.
+pub fn credentials() -> aws_sdk_dynamodb::config::Credentials {
     aws_sdk_dynamodb::config::Credentials::new(
-        ACCESS_KEY_ID,
-        SECRET_ACCESS_KEY,
+        required("AWS_ACCESS_KEY_ID"),
+        required("AWS_SECRET_ACCESS_KEY"),
+        std::env::var("AWS_SESSION_TOKEN").ok(),
         None,
-        None,
-        "local",
+        "environment",
     )
 }
 
-/// A DynamoDB client like the function's, pointed at `endpoint`.
-pub fn dynamodb_client_for(endpoint: &str, timeout: Duration) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+/// The SDK configuration of the local clients: the environment's credentials, `endpoint`.
+fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
-        .region(aws_sdk_dynamodb::config::Region::new(REGION))
-        .credentials_provider(credentials())
-        .timeout_config(timeouts(timeout))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            credentials(),
+        ))
+        .build()
+}
+
+/// The function's own DynamoDB client (its timeouts, retries and throttling witness), pointed at
+/// `endpoint`.
+pub fn dynamodb_client_for(endpoint: &str, timeout: Duration) -> aws_sdk_dynamodb::Client {
+    startup::dynamodb_client(&sdk_config(endpoint), timeout)
 }
 
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     dynamodb_client_for(&dynamodb_endpoint(), Duration::from_secs(10))
 }
 
-/// An S3 client like the function's (path-style, as with any endpoint override), at `endpoint`.
+/// The function's own S3 client (path-style, as with any endpoint override), at `endpoint`.
 pub fn s3_client_for(endpoint: &str, timeout: Duration) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new(REGION))
-        .credentials_provider(credentials())
-        .force_path_style(true)
-        .timeout_config(timeouts(timeout))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    startup::s3_client(&sdk_config(endpoint), timeout, true)
 }
 
 pub fn s3_client() -> aws_sdk_s3::Client {

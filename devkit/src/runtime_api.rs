@@ -2,23 +2,30 @@
 //! would start it: the production path (`lambda_http::run`) end to end, without AWS.
 //! Shared by the integration tests and the benches.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// The X-Ray trace header every stub invocation carries.
 pub const TRACE_ID: &str =
     "Root=1-6750c2a1-5f3d2b9e8c7a6d5e4f3a2b1c;Parent=53995c3f42cd8ad8;Sampled=1";
 
+/// What the function posted: the path (`…/response`, `…/error`), when it arrived, the body.
+type Posted = (String, Instant, String);
+
 struct Queue {
-    events: Mutex<VecDeque<(String, String)>>,
-    responses: mpsc::UnboundedSender<(String, Instant, String)>,
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, String)>>,
+    /// Invocations whose caller waits for their answer (the HTTP front, [`serve_http_api`]).
+    waiting: Mutex<HashMap<String, oneshot::Sender<Posted>>>,
+    /// The answers to the events given at start, in order.
+    responses: mpsc::UnboundedSender<Posted>,
 }
 
 async fn runtime_api(
@@ -27,7 +34,7 @@ async fn runtime_api(
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let path = request.uri().path().to_owned();
     if path.ends_with("/invocation/next") {
-        let next = queue.events.lock().unwrap().pop_front();
+        let next = queue.events.lock().await.recv().await;
         let Some((id, body)) = next else {
             // No more events: park the function until it is stopped.
             std::future::pending::<()>().await;
@@ -57,9 +64,20 @@ async fn runtime_api(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let _ = queue
-        .responses
-        .send((path, arrived, String::from_utf8_lossy(&body).into_owned()));
+    let posted = (path, arrived, String::from_utf8_lossy(&body).into_owned());
+    // `/2018-06-01/runtime/invocation/{id}/response` (or `/error`): the id says who waits.
+    let id = posted
+        .0
+        .split('/')
+        .rev()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    let waiter = queue.waiting.lock().unwrap().remove(&id);
+    match waiter {
+        Some(waiter) => drop(waiter.send(posted)),
+        None => drop(queue.responses.send(posted)),
+    }
     Ok(hyper::Response::builder()
         .status(202)
         .body(Full::new(Bytes::new()))
@@ -83,11 +101,41 @@ async fn serve(queue: Arc<Queue>) -> String {
     address.to_string()
 }
 
+/// Invokes the function of a [`FunctionProcess`] with one event at a time, as Lambda does.
+#[derive(Clone)]
+pub struct Invoker {
+    queue: Arc<Queue>,
+    events: mpsc::UnboundedSender<(String, String)>,
+    next_id: Arc<AtomicUsize>,
+}
+
+impl Invoker {
+    /// Sends `event` and waits for what the function posts back: the path and the body.
+    pub async fn invoke(&self, event: String) -> (String, String) {
+        let id = format!("request-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (sender, answer) = oneshot::channel();
+        self.queue
+            .waiting
+            .lock()
+            .unwrap()
+            .insert(id.clone(), sender);
+        self.events
+            .send((id, event))
+            .expect("the runtime API is up");
+        let (path, _, body) = tokio::time::timeout(Duration::from_secs(30), answer)
+            .await
+            .expect("the function answers within 30 s")
+            .expect("the runtime API is up");
+        (path, body)
+    }
+}
+
 /// The function's process, fed `events` one at a time.
 pub struct FunctionProcess {
     child: tokio::process::Child,
     started: Instant,
-    responses: mpsc::UnboundedReceiver<(String, Instant, String)>,
+    responses: mpsc::UnboundedReceiver<Posted>,
+    invoker: Invoker,
     log: tokio::task::JoinHandle<String>,
 }
 
@@ -96,16 +144,20 @@ impl FunctionProcess {
     /// DynamoDB and S3 (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`).
     pub async fn start(binary: &str, env: &[(&str, &str)], events: Vec<String>) -> Self {
         let (sender, responses) = mpsc::unbounded_channel();
+        let (event_sender, event_receiver) = mpsc::unbounded_channel();
+        for (i, event) in events.into_iter().enumerate() {
+            let _ = event_sender.send((format!("invocation-{i}"), event));
+        }
         let queue = Arc::new(Queue {
-            events: Mutex::new(
-                events
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, e)| (format!("invocation-{i}"), e))
-                    .collect(),
-            ),
+            events: tokio::sync::Mutex::new(event_receiver),
+            waiting: Mutex::default(),
             responses: sender,
         });
+        let invoker = Invoker {
+            queue: queue.clone(),
+            events: event_sender,
+            next_id: Arc::default(),
+        };
         let address = serve(queue).await;
         let (dynamodb, s3) = (
             crate::local::dynamodb_endpoint(),
@@ -121,8 +173,7 @@ impl FunctionProcess {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", crate::local::ACCESS_KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", crate::local::SECRET_ACCESS_KEY)
+            .envs(credentials(&crate::local::credentials()))
             .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
             .env("AWS_ENDPOINT_URL_S3", s3)
             .env("ATTACHMENTS_BUCKET", crate::local::bucket())
@@ -147,8 +198,14 @@ impl FunctionProcess {
             child,
             started,
             responses,
+            invoker,
             log,
         }
+    }
+
+    /// A handle that invokes the function with one more event (also through [`serve_http_api`]).
+    pub fn invoker(&self) -> Invoker {
+        self.invoker.clone()
     }
 
     /// The next response the function posted, as API Gateway would get it, and the time from
@@ -187,6 +244,21 @@ impl FunctionProcess {
     }
 }
 
+/// The environment variables Lambda hands the function its role's credentials in.
+fn credentials(credentials: &aws_sdk_dynamodb::config::Credentials) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key().to_owned(),
+        ),
+    ];
+    if let Some(token) = credentials.session_token() {
+        env.push(("AWS_SESSION_TOKEN", token.to_owned()));
+    }
+    env
+}
+
 /// An HTTP API (payload 2.0) event of `operation`, as API Gateway sends it.
 pub fn http_api_event(
     operation: connect_attachments::domain::Operation,
@@ -202,4 +274,138 @@ pub fn http_api_event(
         operation.path(),
     )
     .to_string()
+}
+
+/// An HTTP API (payload 2.0) in front of the function on 127.0.0.1 (a free port): every request,
+/// preflights included, becomes an event as API Gateway builds it, and the function's answer
+/// the HTTP response. Nothing else answers: the CORS a browser sees is the function's own.
+/// Returns the address.
+pub async fn serve_http_api(invoker: Invoker) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, peer)) = listener.accept().await {
+            let invoker = invoker.clone();
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                        let invoker = invoker.clone();
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let event =
+                                http_api_request_event(&parts, &body, &peer.ip().to_string());
+                            let (path, answer) = invoker.invoke(event.to_string()).await;
+                            Ok::<_, Infallible>(http_api_response(&path, &answer))
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    address
+}
+
+/// The event API Gateway's HTTP API sends for `request`: lowercase headers (repeated ones
+/// joined with commas), the body as text or base64.
+fn http_api_request_event(
+    request: &hyper::http::request::Parts,
+    body: &[u8],
+    source_ip: &str,
+) -> serde_json::Value {
+    use base64::Engine as _;
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &request.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers
+            .entry(name.as_str())
+            .and_modify(|joined| {
+                *joined = format!("{},{value}", joined.as_str().unwrap_or_default()).into()
+            })
+            .or_insert(value.into());
+    }
+    let header = |name: &str| headers.get(name).cloned().unwrap_or_default();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let mut event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": request.uri.path(),
+        "rawQueryString": request.uri.query().unwrap_or_default(),
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": header("host"),
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method.as_str(),
+                "path": request.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": header("user-agent"),
+            },
+            "requestId": format!("local-{}", now.as_nanos()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "06/Dec/2026:00:00:00 +0000",
+            "timeEpoch": now.as_millis() as u64,
+        },
+        "isBase64Encoded": false,
+    });
+    event["headers"] = headers.into();
+    if !body.is_empty() {
+        event["body"] = match std::str::from_utf8(body) {
+            Ok(text) => text.into(),
+            Err(_) => {
+                event["isBase64Encoded"] = true.into();
+                base64::engine::general_purpose::STANDARD
+                    .encode(body)
+                    .into()
+            }
+        };
+    }
+    event
+}
+
+/// The HTTP response API Gateway makes of the function's answer (a 500 for a reported error).
+fn http_api_response(path: &str, answer: &str) -> hyper::Response<Full<Bytes>> {
+    use base64::Engine as _;
+    let answer: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+    if !path.ends_with("/response") || !answer.is_object() {
+        return hyper::Response::builder()
+            .status(500)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(
+                br#"{"message":"Internal Server Error"}"#,
+            )))
+            .unwrap();
+    }
+    let mut response =
+        hyper::Response::builder().status(answer["statusCode"].as_u64().unwrap_or(200) as u16);
+    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
+        response = response.header(name.as_str(), value.as_str().unwrap_or_default());
+    }
+    for (name, values) in answer["multiValueHeaders"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        for value in values.as_array().into_iter().flatten() {
+            response = response.header(name.as_str(), value.as_str().unwrap_or_default());
+        }
+    }
+    let body = answer["body"].as_str().unwrap_or_default();
+    let body = if answer["isBase64Encoded"].as_bool() == Some(true) {
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap_or_default()
+    } else {
+        body.as_bytes().to_vec()
+    };
+    response.body(Full::new(Bytes::from(body))).unwrap()
 }

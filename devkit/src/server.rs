@@ -59,33 +59,38 @@ async fn answer<S: Store, O: Objects>(
 }
 
 /// Serves the files of `dir` (the demo page) on 127.0.0.1 (a free port), as `make run` does.
-pub async fn serve_dir(dir: &'static str) -> SocketAddr {
+pub async fn serve_dir(dir: impl Into<std::path::PathBuf>) -> SocketAddr {
+    let dir: Arc<std::path::Path> = dir.into().into();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
+            let dir = dir.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |request: hyper::Request<Incoming>| async move {
-                    let name = match request.uri().path().trim_start_matches('/') {
-                        "" => "index.html".to_owned(),
-                        name if !name.contains("..") => name.to_owned(),
-                        _ => String::new(),
-                    };
-                    let file = std::fs::read(format!("{dir}/{name}")).ok();
-                    let content_type = match name.rsplit('.').next() {
-                        Some("html") => "text/html; charset=utf-8",
-                        Some("js") => "text/javascript; charset=utf-8",
-                        _ => "application/octet-stream",
-                    };
-                    let response = match file {
-                        Some(bytes) => hyper::Response::builder()
-                            .header("content-type", content_type)
-                            .body(Full::new(Bytes::from(bytes))),
-                        None => hyper::Response::builder()
-                            .status(404)
-                            .body(Full::new(Bytes::new())),
-                    };
-                    Ok::<_, Infallible>(response.expect("a response"))
+                let service = service_fn(move |request: hyper::Request<Incoming>| {
+                    let dir = dir.clone();
+                    async move {
+                        let name = match request.uri().path().trim_start_matches('/') {
+                            "" => "index.html".to_owned(),
+                            name if !name.contains("..") => name.to_owned(),
+                            _ => String::new(),
+                        };
+                        let file = std::fs::read(dir.join(&name)).ok();
+                        let content_type = match name.rsplit('.').next() {
+                            Some("html") => "text/html; charset=utf-8",
+                            Some("js") => "text/javascript; charset=utf-8",
+                            _ => "application/octet-stream",
+                        };
+                        let response = match file {
+                            Some(bytes) => hyper::Response::builder()
+                                .header("content-type", content_type)
+                                .body(Full::new(Bytes::from(bytes))),
+                            None => hyper::Response::builder()
+                                .status(404)
+                                .body(Full::new(Bytes::new())),
+                        };
+                        Ok::<_, Infallible>(response.expect("a response"))
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)

@@ -9,7 +9,8 @@ use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = startup::config_and_logs();
     let sdk = startup::sdk_config(&config).await;
-    let objects = S3Objects::new(startup::s3_client(&sdk, &config), config.bucket.clone());
+    let s3 = startup::s3_client(&sdk, config.s3_timeout, config.s3_path_style);
+    let objects = S3Objects::new(s3, config.bucket.clone());
     let objects = &objects;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<_, std::convert::Infallible>(reaper::reap(objects, &event.payload).await)

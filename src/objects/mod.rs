@@ -25,7 +25,8 @@ pub enum ObjectError {
     /// S3 still throttled (`SlowDown`, 503) after the SDK's own retries.
     #[error("S3 throttled the request")]
     Throttled,
-    #[error("S3 did not answer before the invocation's deadline")]
+    /// The call's time bound ended first: `S3_TIMEOUT_MS` or the invocation's deadline.
+    #[error("S3 did not answer within the call's time bound")]
     DeadlineExceeded,
     #[error("the URL could not be pre-signed")]
     Presigning(#[source] BoxError),

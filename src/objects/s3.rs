@@ -12,6 +12,9 @@ use aws_sdk_s3::Client;
 use super::{content_disposition, Download, ObjectError, Objects};
 use crate::domain::{ObjectKey, PresignedUrl, StoredObject};
 
+/// The statuses with which S3 throttles a request (`SlowDown`; the SDK retries them itself).
+pub const THROTTLING_STATUSES: [u16; 2] = [429, 503];
+
 /// The type S3 gives an object stored without one.
 const S3_DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
@@ -38,8 +41,11 @@ impl S3Objects {
             .await
         {
             Ok(_) => Ok(()),
+            Err(SdkError::TimeoutError(_)) => Err(ObjectError::DeadlineExceeded),
             Err(error) => match error.raw_response().map(|raw| raw.status().as_u16()) {
-                Some(429 | 503) => Err(ObjectError::Throttled),
+                Some(status) if THROTTLING_STATUSES.contains(&status) => {
+                    Err(ObjectError::Throttled)
+                }
                 _ => Err(ObjectError::Unavailable(error.into())),
             },
         }
@@ -69,21 +75,44 @@ fn presigning(now: SystemTime, valid_for: Duration) -> Result<PresigningConfig, 
         .map_err(|e| ObjectError::Presigning(e.into()))
 }
 
-/// The URL and the headers a client must send itself: every signed one but Host and
-/// Content-Length, which HTTP clients set from the request.
+/// The URL and the headers a client must send itself: the signed ones (`X-Amz-SignedHeaders`)
+/// but Host and Content-Length, which HTTP clients set from the request. Only signed ones: the
+/// request being signed also carries headers S3 does not check, such as the `X-Amzn-Trace-Id`
+/// that the SDK adds under a Lambda runtime, and a browser told to send one of those is refused
+/// by the bucket's CORS rule.
 fn presigned(request: &PresignedRequest, expires_at: SystemTime) -> PresignedUrl {
+    let url = request.uri();
+    let signed = signed_headers(url);
     let headers = request
         .headers()
         .filter(|(name, _)| {
-            !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length")
+            signed.iter().any(|s| s.eq_ignore_ascii_case(name))
+                && !name.eq_ignore_ascii_case("host")
+                && !name.eq_ignore_ascii_case("content-length")
         })
         .map(|(name, value)| (canonical_header_name(name), value.to_owned()))
         .collect();
     PresignedUrl {
-        url: request.uri().to_owned(),
+        url: url.to_owned(),
         expires_at,
         headers,
     }
+}
+
+/// The names in a pre-signed URL's `X-Amz-SignedHeaders` (`content-type;host`, URL-encoded).
+fn signed_headers(url: &str) -> Vec<String> {
+    url.split_once('?')
+        .map_or("", |(_, query)| query)
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("X-Amz-SignedHeaders="))
+        .map(|list| {
+            list.replace("%3B", ";")
+                .replace("%3b", ";")
+                .split(';')
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `content-type` → `Content-Type`, as the service's `HeadersToInclude` spells them.
@@ -178,8 +207,10 @@ fn classify(
 ) -> Result<Option<StoredObject>, ObjectError> {
     // A key S3 cannot hold (an id written by another service, with characters or a length no
     // object key may have) cannot be sent, or is refused with 400: no object can be under it.
-    if matches!(error, SdkError::ConstructionFailure(_)) {
-        return Ok(None);
+    match error {
+        SdkError::ConstructionFailure(_) => return Ok(None),
+        SdkError::TimeoutError(_) => return Err(ObjectError::DeadlineExceeded),
+        _ => {}
     }
     let status = error.raw_response().map(|raw| raw.status().as_u16());
     match status {
@@ -187,7 +218,55 @@ fn classify(
         // key with 403 instead of 404. Either way nothing was uploaded under it.
         Some(400 | 403 | 404) => Ok(None),
         // `SlowDown` and other throttling that outlasted the SDK's own retries.
-        Some(429 | 503) => Err(ObjectError::Throttled),
+        Some(status) if THROTTLING_STATUSES.contains(&status) => Err(ObjectError::Throttled),
         _ => Err(ObjectError::Unavailable(error.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::config::{Credentials, Region};
+
+    #[tokio::test]
+    async fn headers_to_include_are_the_signed_ones_even_when_the_request_carries_a_trace_id() {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
+            .build();
+        let (now, ttl) = (SystemTime::now(), Duration::from_secs(60));
+        // What the SDK's recursion detection adds under a Lambda runtime (`_X_AMZN_TRACE_ID`).
+        let request = Client::from_conf(config)
+            .put_object()
+            .bucket("bucket")
+            .key("contact/attachment")
+            .content_type("text/plain")
+            .content_length(3)
+            .if_none_match("*")
+            .customize()
+            .mutate_request(|r| {
+                r.headers_mut()
+                    .insert("x-amzn-trace-id", "Root=1-5f3d2b9e-1");
+            })
+            .presigned(presigning(now, ttl).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            request.headers().any(|(name, _)| name == "x-amzn-trace-id"),
+            "the request being signed carries the trace id"
+        );
+
+        let url = presigned(&request, now + ttl);
+
+        let expected = [("Content-Type", "text/plain"), ("If-None-Match", "*")];
+        assert_eq!(
+            url.headers,
+            expected.map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+        assert_eq!(
+            signed_headers(&url.url),
+            ["content-length", "content-type", "host", "if-none-match"]
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! completion, one `TransactGetItems` per download. Every cancellation is classified from the
 //! reasons and old items DynamoDB returns, without another read. The layout is in [`schema`].
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -228,7 +229,7 @@ impl DynamoDbStore {
                 ),
                 other => Err(WriteFailure::Other(classify_sdk_error(other))),
             },
-            Err(other) => Err(WriteFailure::Other(StoreError::Unavailable(other.into()))),
+            Err(other) => Err(WriteFailure::Other(classify_failure(other))),
         }
     }
 
@@ -263,7 +264,7 @@ impl DynamoDbStore {
                 }
                 other => Err(classify_sdk_error(other)),
             },
-            Err(other) => Err(StoreError::Unavailable(other.into())),
+            Err(other) => Err(classify_failure(other)),
         }
     }
 
@@ -299,7 +300,7 @@ impl Store for DynamoDbStore {
             .expression_attribute_names("#e", EXPIRES_AT)
             .send()
             .await
-            .map_err(|e| classify_sdk_error(e.into_service_error()))?;
+            .map_err(classify_failure)?;
         output.item.as_ref().map(connection_from_item).transpose()
     }
 
@@ -549,16 +550,31 @@ fn transient_error(code: Option<&str>) -> Option<StoreError> {
     }
 }
 
+/// The error codes with which DynamoDB throttles a request (the SDK retries them itself).
+pub const THROTTLING_CODES: [&str; 3] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+];
+
+/// A failed call: its time bound ended (the SDK's operation timeout), or DynamoDB's answer.
+fn classify_failure<E>(error: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match error {
+        SdkError::TimeoutError(_) => StoreError::DeadlineExceeded,
+        SdkError::ServiceError(e) => classify_sdk_error(e.into_err()),
+        other => StoreError::Unavailable(other.into()),
+    }
+}
+
 fn classify_sdk_error<E>(error: E) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match error.code() {
-        Some(
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded",
-        ) => StoreError::Throttled,
+        Some(code) if THROTTLING_CODES.contains(&code) => StoreError::Throttled,
         Some("ResourceNotFoundException") => StoreError::TableNotFound,
         Some("TransactionConflictException") => StoreError::Contention,
         _ => StoreError::Unavailable(error.into()),

@@ -93,7 +93,8 @@ pub enum StoreError {
     Throttled,
     #[error("the table does not exist")]
     TableNotFound,
-    #[error("DynamoDB did not answer before the invocation's deadline")]
+    /// The call's time bound ended first: `DYNAMODB_TIMEOUT_MS` or the invocation's deadline.
+    #[error("DynamoDB did not answer within the call's time bound")]
     DeadlineExceeded,
     #[error("an item in DynamoDB is malformed: {0}")]
     MalformedItem(&'static str),

@@ -17,6 +17,34 @@ fn status_and_type(response: &Value) -> (u64, Option<&str>) {
     )
 }
 
+/// Under a Lambda runtime every invocation has a trace id, which the SDK adds to the request it
+/// pre-signs: a browser told to send it too is refused by the bucket's CORS rule.
+fn assert_headers_to_include_are_signed_and_allowed_by_the_bucket(upload: &Value) {
+    let url = upload["Url"].as_str().unwrap();
+    let signed = url
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("X-Amz-SignedHeaders="))
+        .unwrap()
+        .replace("%3B", ";");
+    let headers = upload["HeadersToInclude"].as_object().unwrap();
+    let names: Vec<&str> = headers.keys().map(String::as_str).collect();
+    assert_eq!(names, ["Content-Type", "If-None-Match"], "{upload}");
+    for name in names {
+        assert!(
+            signed.split(';').any(|s| s.eq_ignore_ascii_case(name)),
+            "{name} is signed: {signed}"
+        );
+        assert!(
+            connect_attachments::cors::BUCKET_HEADERS.contains(&name),
+            "the bucket's CORS allows {name}"
+        );
+    }
+    assert!(
+        !url.contains("Root%3D1-") && !url.contains("Root=1-"),
+        "{url}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_answers_events_and_logs_no_secret_even_at_trace() {
     let alice = Participant::connected(&unique("contact")).await;
@@ -55,6 +83,8 @@ async fn the_binary_answers_events_and_logs_no_secret_even_at_trace() {
             url.as_str().or(body["Url"].as_str()).unwrap().to_owned()
         })
         .collect();
+    let started: Value = serde_json::from_str(answers[0]["body"].as_str().unwrap()).unwrap();
+    assert_headers_to_include_are_signed_and_allowed_by_the_bucket(&started["UploadMetadata"]);
     let answers: Vec<_> = answers.iter().map(status_and_type).collect();
     assert_eq!(
         answers,
