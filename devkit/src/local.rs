@@ -67,9 +67,9 @@ fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            credentials(),
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials()),
+        )
         .build()
 }
 

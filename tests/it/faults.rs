@@ -442,6 +442,7 @@ async fn work_stops_before_the_invocations_deadline() {
 
 #[tokio::test]
 async fn conflict_retries_stop_before_the_invocations_deadline() {
+    mocked_upload().await;
     let transaction = transactions_answering(
         400,
         cancelled(["None", "None", "None", "TransactionConflict"]),

@@ -21,6 +21,7 @@ mod schemathesis;
 mod sdk_client;
 mod startup;
 mod template;
+mod throttling;
 
 /// The operation most of the older tests exercise.
 pub const COMPLETE: Operation = Operation::CompleteAttachmentUpload;

@@ -388,12 +388,58 @@ fn the_dashboard_and_alarms_use_the_metrics_the_code_emits() {
     ] {
         assert!(ids.contains(expected), "{expected}");
     }
-    for function in [FUNCTION, "ReaperFunction"] {
-        assert_eq!(
-            resource(&template, function)["Properties"]["Tracing"],
-            "Active"
+    assert_eq!(
+        resource(&template, FUNCTION)["Properties"]["Tracing"],
+        "Active"
+    );
+}
+
+#[test]
+fn lambda_keeps_the_log_lines_of_the_level_the_log_level_parameter_names() {
+    let template = template();
+    let parameter = &template["Parameters"]["LogLevel"];
+    let levels = &template["Mappings"]["LogLevels"];
+    // Every level the parameter allows is one Lambda knows, and the function's filter takes.
+    for level in parameter["AllowedValues"].as_sequence().unwrap() {
+        let level = level.as_str().unwrap();
+        assert_eq!(levels[level]["Application"], level.to_uppercase().as_str());
+        assert!(["DEBUG", "INFO", "WARN"].contains(&levels[level]["System"].as_str().unwrap()));
+        assert!(
+            connect_attachments::config::Config::from_lookup(|name| match name {
+                "RUST_LOG" => Some(level.to_owned()),
+                "AWS_REGION" | "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("x".into()),
+                _ => None,
+            })
+            .is_ok(),
+            "{level}"
         );
     }
+    assert_eq!(
+        levels.as_mapping().unwrap().len(),
+        parameter["AllowedValues"].as_sequence().unwrap().len()
+    );
+    for function in [FUNCTION, "ReaperFunction"] {
+        let properties = &resource(&template, function)["Properties"];
+        let logging = &properties["LoggingConfig"];
+        assert_eq!(logging["LogFormat"], "JSON");
+        assert_eq!(
+            intrinsic(&logging["ApplicationLogLevel"]),
+            "!FindInMap:LogLevels,!Ref:LogLevel,Application"
+        );
+        assert_eq!(
+            intrinsic(&logging["SystemLogLevel"]),
+            "!FindInMap:LogLevels,!Ref:LogLevel,System"
+        );
+        // Directives (`info,connect_attachments=debug`) through LogFilter, the level otherwise.
+        assert_eq!(
+            intrinsic(&properties["Environment"]["Variables"]["RUST_LOG"]),
+            "!If:HasLogFilter,!Ref:LogFilter,!Ref:LogLevel"
+        );
+    }
+    assert_eq!(
+        intrinsic(&template["Conditions"]["HasLogFilter"]),
+        "!Not:!Equals:!Ref:LogFilter,"
+    );
 }
 
 #[test]
@@ -402,9 +448,23 @@ fn the_reaper_reads_only_ttl_deletions_of_pending_records_and_may_only_delete_ob
     let template = template();
     let reaper = resource(&template, "ReaperFunction");
     assert_eq!(reaper["Metadata"]["BuildProperties"]["Binary"], "reaper");
-    let source = &reaper["Properties"]["Events"]["AbandonedUploads"]["Properties"];
+    // No SAM event: it would attach AWSLambdaDynamoDBExecutionRole (stream reads on *).
+    assert!(reaper["Properties"].get("Events").is_none());
+    assert!(reaper["Properties"].get("Policies").is_none());
+    assert!(
+        reaper["Properties"].get("Tracing").is_none(),
+        "X-Ray writes need *"
+    );
     assert_eq!(
-        intrinsic(&source["Stream"]),
+        intrinsic(&reaper["Properties"]["Role"]),
+        "!GetAtt:ReaperRole.Arn"
+    );
+    let mapping = resource(&template, "ReaperStreamMapping");
+    assert_eq!(mapping["Type"], "AWS::Lambda::EventSourceMapping");
+    let source = &mapping["Properties"];
+    assert_eq!(intrinsic(&source["FunctionName"]), "!Ref:ReaperFunction");
+    assert_eq!(
+        intrinsic(&source["EventSourceArn"]),
         "!GetAtt:AttachmentsTable.StreamArn"
     );
     assert_eq!(
@@ -426,7 +486,10 @@ fn the_reaper_reads_only_ttl_deletions_of_pending_records_and_may_only_delete_ob
         pattern["dynamodb"]["OldImage"][STATUS]["S"],
         serde_json::json!([Status::InProgress.as_str()])
     );
-    let grants: BTreeSet<(String, String)> = reaper["Properties"]["Policies"][0]["Statement"]
+    let role = &resource(&template, "ReaperRole")["Properties"];
+    assert_eq!(role["ManagedPolicyArns"], Value::Null, "no managed policy");
+    assert_eq!(role["Policies"].as_sequence().unwrap().len(), 1);
+    let grants: BTreeSet<(String, String)> = role["Policies"][0]["PolicyDocument"]["Statement"]
         .as_sequence()
         .unwrap()
         .iter()
@@ -441,7 +504,10 @@ fn the_reaper_reads_only_ttl_deletions_of_pending_records_and_may_only_delete_ob
         .collect();
     let objects = "!Sub:arn:${AWS::Partition}:s3:::${Bucket}/*,Bucket: !If\n- CreateAttachmentsBucket\n- !Ref AttachmentsBucket\n- !Ref ExistingBucketName";
     let stream = "!GetAtt:AttachmentsTable.StreamArn";
+    let logs = "!GetAtt:ReaperLogGroup.Arn";
     let expected: BTreeSet<(String, String)> = [
+        ("logs:CreateLogStream", logs),
+        ("logs:PutLogEvents", logs),
         ("s3:DeleteObject", objects),
         ("dynamodb:DescribeStream", stream),
         ("dynamodb:GetRecords", stream),
