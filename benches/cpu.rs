@@ -6,23 +6,25 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::CancellationReason;
+use connect_attachments::api::parse;
+use connect_attachments::api::Handler;
+use connect_attachments::config::Tables;
 use connect_attachments::domain::{
-    ApprovedAttachment, AttachmentId, Connection, ObjectKey, Outcome, PresignedUrl, StoredObject,
-    TokenHash,
+    ApprovedAttachment, AttachmentId, Connection, Effect, StoredObject, TokenHash,
 };
-use connect_attachments::http::Handler;
-use connect_attachments::logging;
-use connect_attachments::metrics::Metrics;
-use connect_attachments::objects::{Download, ObjectError, Objects, S3Objects};
-use connect_attachments::operations::complete;
-use connect_attachments::schema::{Tables, REQUEST_HASH};
+use connect_attachments::objects::{Objects, S3Objects};
 use connect_attachments::service::{Service, Settings};
-use connect_attachments::store::dynamodb::classify_completion_cancellation;
+use connect_attachments::store::dynamodb::classify::{
+    classify_completion_cancellation, CompletionRefusal,
+};
+use connect_attachments::store::schema::REQUEST_HASH;
 use connect_attachments::store::{
     Caller, Completion, DynamoDbStore, Start, Started, Store, StoreError,
 };
+use connect_attachments::telemetry::{self, Metrics};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use devkit::fixtures::Overridden;
 use devkit::{demo, events, local};
 
 fn event(name: &str) -> String {
@@ -49,15 +51,20 @@ impl Store for WithoutNetwork {
         black_box(self.store.start_transaction(start)?);
         Ok(Started {
             attachment_id: start.attachment_id.clone(),
-            outcome: Outcome::Done,
+            effect: Effect::Applied,
         })
     }
 
-    async fn complete(&self, completion: &Completion<'_>) -> Result<Outcome, StoreError> {
+    async fn complete(&self, completion: &Completion<'_>) -> Result<Effect, StoreError> {
         black_box(self.store.complete_transaction(completion)?);
         match &self.cancellation {
-            None => Ok(Outcome::Done),
-            Some(reasons) => classify_completion_cancellation(reasons, completion),
+            None => Ok(Effect::Applied),
+            Some(reasons) => {
+                classify_completion_cancellation(reasons, completion).map_err(|r| match r {
+                    CompletionRefusal::Refused(error) => error,
+                    CompletionRefusal::SpelledOtherwise(_) => StoreError::Contention,
+                })
+            }
         }
     }
 
@@ -65,7 +72,7 @@ impl Store for WithoutNetwork {
         &self,
         _: &Caller<'_>,
         _: &AttachmentId,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Effect, StoreError> {
         Err(StoreError::NotUploaded)
     }
 
@@ -85,43 +92,6 @@ impl Store for WithoutNetwork {
     }
 }
 
-/// Real pre-signing (local: no network), `HeadObject` answered in memory.
-struct Presigning(S3Objects);
-
-impl Objects for Presigning {
-    async fn presign_upload(
-        &self,
-        key: &ObjectKey,
-        content_type: &str,
-        size: u64,
-        now: SystemTime,
-        valid_for: Duration,
-    ) -> Result<PresignedUrl, ObjectError> {
-        self.0
-            .presign_upload(key, content_type, size, now, valid_for)
-            .await
-    }
-
-    async fn presign_download(
-        &self,
-        key: &ObjectKey,
-        download: Download<'_>,
-        now: SystemTime,
-        valid_for: Duration,
-    ) -> Result<PresignedUrl, ObjectError> {
-        self.0.presign_download(key, download, now, valid_for).await
-    }
-
-    async fn head(&self, _: &ObjectKey) -> Result<Option<StoredObject>, ObjectError> {
-        let upload = demo::upload();
-        Ok(Some(StoredObject {
-            size: upload.size,
-            content_type: upload.content_type,
-            etag: "\"0123456789abcdef\"".into(),
-        }))
-    }
-}
-
 fn replay_reasons() -> Vec<CancellationReason> {
     let fingerprint = connect_attachments::domain::Fingerprint::of_completion(&AttachmentId::new(
         demo::UPLOADED[0],
@@ -129,7 +99,7 @@ fn replay_reasons() -> Vec<CancellationReason> {
     let reason = |code: &str, item: &[(&str, &str)]| {
         let item = (!item.is_empty()).then(|| {
             item.iter()
-                .map(|(k, v)| ((*k).to_owned(), connect_attachments::schema::s(v)))
+                .map(|(k, v)| ((*k).to_owned(), connect_attachments::store::schema::s(v)))
                 .collect()
         });
         CancellationReason::builder()
@@ -155,7 +125,7 @@ fn replay_reasons() -> Vec<CancellationReason> {
     ]
 }
 
-fn handler(cancellation: Option<Vec<CancellationReason>>) -> Handler<WithoutNetwork, Presigning> {
+fn handler(cancellation: Option<Vec<CancellationReason>>) -> Handler<WithoutNetwork, Overridden> {
     // Clients that never connect: no call leaves the process.
     let unused = "http://127.0.0.1:9";
     let store = DynamoDbStore::new(
@@ -171,7 +141,16 @@ fn handler(cancellation: Option<Vec<CancellationReason>>) -> Handler<WithoutNetw
             store,
             cancellation,
         },
-        Presigning(objects),
+        // Real pre-signing (local: no network), `HeadObject` answered in memory.
+        Overridden {
+            s3: objects,
+            head: Some(StoredObject {
+                size: demo::upload().size,
+                content_type: demo::upload().content_type,
+                etag: "\"0123456789abcdef\"".into(),
+            }),
+            failing_delete: None,
+        },
         Settings::default(),
     ))
 }
@@ -200,8 +179,8 @@ fn bench_handler<S: Store, O: Objects>(
 
 fn cpu_path(c: &mut Criterion) {
     // The log line is part of the path: format it as in production, into a sink.
-    let filter = logging::filter("info").unwrap();
-    let _logs = tracing::subscriber::set_default(logging::subscriber(filter, std::io::sink));
+    let filter = telemetry::filter("info").unwrap();
+    let _logs = tracing::subscriber::set_default(telemetry::subscriber(filter, std::io::sink));
     let mut group = c.benchmark_group("cpu");
     let fresh = handler(None);
     bench_handler(&mut group, "start", &fresh, &event("start-success"));
@@ -224,7 +203,7 @@ fn cpu_path(c: &mut Criterion) {
     );
     let request = lambda_http::request::from_str(&event("success")).unwrap();
     group.bench_function("parse_and_validate_complete", |b| {
-        b.iter(|| complete::parse(request.headers(), request.body()).unwrap())
+        b.iter(|| parse::complete(request.headers(), request.body()).unwrap())
     });
     group.finish();
 }

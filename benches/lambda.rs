@@ -8,7 +8,7 @@
 //!    Lambda Runtime API in this process, and the DynamoDB and S3 calls of each kind of request;
 //! 3. peak RSS of the release binary after 1,000 invocations.
 //!
-//! Results go to `target/bench/lambda.json` for `scripts/write-benchmarks.py` to write up.
+//! Results go to `target/bench/lambda.json` for `benches/report.rs` to write up.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -24,7 +24,9 @@ use devkit::local;
 use devkit::runtime_api::{http_api_event, FunctionProcess};
 use serde_json::{json, Value};
 
-const BINARY: &str = "target/release/connect-attachments";
+/// The release binary as `cargo lambda` builds it, which scripts/bench.sh sets aside: `cargo bench`
+/// relinks target/release/connect-attachments with the dev-dependencies' features unified in.
+const BINARY: &str = "target/bench/bin/connect-attachments";
 const OVERHEAD_SAMPLES: usize = 300;
 const COLD_STARTS: usize = 20;
 const RSS_INVOCATIONS: usize = 1000;

@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark, in one run, written up in BENCHMARKS.md.
+# `make bench`: every benchmark, in one run, written up in BENCHMARKS.md (benches/report.rs).
+# Settings of the cold starts (COLDSTART_*): benches/coldstart.rs. COLDSTART_PERF=0 skips the
+# profile and the build with symbols it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "==> release build of the function (for the cold-start and memory runs)"
 cargo build --release --bin connect-attachments
-echo "==> handler overhead, cold start, peak RSS (against DynamoDB Local)"
-scripts/with-services.sh cargo bench --bench lambda
+# The binary as `cargo lambda` builds it, set aside: `cargo bench` relinks
+# target/release/connect-attachments with the dev-dependencies' features unified in.
+mkdir -p target/bench/bin
+cp target/release/connect-attachments target/bench/bin/connect-attachments
+echo "==> cold-start baseline and hello world (devkit/examples), Cargo's default release profile"
+CARGO_TARGET_DIR=target/baseline CARGO_PROFILE_RELEASE_LTO=false \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_STRIP=none \
+  cargo build --release -p devkit --example coldstart-baseline --example coldstart-hello
+if [ "${COLDSTART_PERF:-1}" = 1 ]; then
+  echo "==> the function again, symbols kept, for perf (target/perf)"
+  CARGO_TARGET_DIR=target/perf CARGO_PROFILE_RELEASE_STRIP=none \
+    cargo build --release --bin connect-attachments
+fi
+echo "==> handler overhead, cold starts (plain and at Lambda's CPU share, TLS), peak RSS"
+scripts/with-services.sh cargo bench --bench lambda --bench coldstart
 echo "==> CPU path (criterion)"
 cargo bench --bench cpu
 echo "==> arm64 release bootstrap"
 scripts/build.sh
-scripts/coldstart.sh  # cold start at 128 MB (7.2% CPU cgroup) and uncapped, TLS included, vs a baseline: target/bench/coldstart.json
-python3 scripts/write-benchmarks.py
+cargo bench --bench report

@@ -15,33 +15,8 @@ use_venv() { # use_venv NAME...: put the tools of .cache/venv-NAME first on PATH
 }
 
 free_port() { # free_port [COUNT [OFFSET]]: COUNT (1) distinct free ports on 127.0.0.1, one a line
-  # All held open until all are chosen, so no two are the same. With OFFSET, port+OFFSET is free too
-  # (SeaweedFS listens for gRPC on its HTTP port + 10000). Another process may still take one before
-  # the caller binds it: callers check, and fail clearly.
-  python3 - "${1:-1}" "${2:-0}" <<'PY'
-import socket, sys
-count, offset = int(sys.argv[1]), int(sys.argv[2])
-held, ports = [], []
-def grab(port):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        s.close()
-        return None
-    held.append(s)
-    return s.getsockname()[1]
-for _ in range(1000):
-    if len(ports) == count:
-        break
-    port = grab(0)
-    if offset and (port + offset > 65535 or grab(port + offset) is None):
-        continue
-    ports.append(port)
-else:
-    sys.exit("no %d free ports found" % count)
-print("\n".join(map(str, ports)))
-PY
+  # (with OFFSET, port+OFFSET is free too; devkit/src/server.rs says how they are chosen).
+  devkit free-ports "${1:-1}" "${2:-0}"
 }
 
 port_open() { # port_open PORT: true if something accepts connections on 127.0.0.1:PORT

@@ -84,7 +84,7 @@ RUST_LOG=warn setsid cargo lambda watch --disable-cors --bin connect-attachments
 watch_pid=$!
 cargo build --quiet --bin connect-attachments # the build cargo lambda watch runs; ready when it is
 wait_for_port "$PORT" "$watch_pid" 120 "cargo lambda watch" /dev/null
-python3 -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory demo >/dev/null 2>&1 &
+devkit serve "127.0.0.1:$DEMO_PORT" demo >/dev/null 2>&1 &
 page_pid=$!
 wait_for_port "$DEMO_PORT" "$page_pid" 10 "the demo page's server" /dev/null
 

@@ -8,11 +8,8 @@ cd "$ROOT"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-step "cargo clippy --workspace --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "make check: formatting, clippy and the unit tests"
+make --no-print-directory check
 
 step "template.yaml: cfn-lint and sam validate --lint"
 scripts/install.sh sam

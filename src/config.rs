@@ -1,15 +1,15 @@
-//! Settings, read once from the environment at start-up. A bad value stops start-up with a
-//! message that names the variable.
+//! The one configuration: every setting, its variable, its default and its rule, written once
+//! and read once at start-up by a small environment reader. A bad value stops start-up with a
+//! message that names the variable. The API function reads [`Config`]; the reaper reads only
+//! its own settings, [`ReaperConfig`]. No module of this crate below it: the store, the service
+//! and the API take their parts of it.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
 
-use crate::cors::Origins;
-use crate::logging;
-use crate::schema::Tables;
-use crate::service::{Settings, Uploads};
-use crate::store::Limits;
+use crate::telemetry;
 
 pub const CONNECTIONS_TABLE: &str = "CONNECTIONS_TABLE";
 pub const ATTACHMENTS_TABLE: &str = "ATTACHMENTS_TABLE";
@@ -27,7 +27,7 @@ pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const RUST_LOG: &str = "RUST_LOG";
 
-/// The variables this function reads that a deployment sets (Lambda itself sets `AWS_*`).
+/// The variables the API function reads that a deployment sets (Lambda itself sets `AWS_*`).
 pub const FUNCTION_VARIABLES: [&str; 15] = [
     CONNECTIONS_TABLE,
     ATTACHMENTS_TABLE,
@@ -46,27 +46,200 @@ pub const FUNCTION_VARIABLES: [&str; 15] = [
     RUST_LOG,
 ];
 
-/// The contract's local default bucket.
-pub const DEFAULT_BUCKET: &str = "attachments";
-pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
+/// The variables the reaper reads.
+pub const REAPER_VARIABLES: [&str; 3] = [ATTACHMENTS_BUCKET, S3_TIMEOUT_MS, RUST_LOG];
 
+/// The contract's defaults, each written once.
+pub const DEFAULT_CONNECTIONS_TABLE: &str = "connections";
+pub const DEFAULT_ATTACHMENTS_TABLE: &str = "attachments";
+pub const DEFAULT_IDEMPOTENCY_TABLE: &str = "idempotency";
+pub const DEFAULT_BUCKET: &str = "attachments";
+pub const DEFAULT_IDEMPOTENCY_TTL_SECONDS: u64 = 86_400;
+pub const DEFAULT_MAX_ATTACHMENTS_PER_CONTACT: u32 = 100;
+pub const DEFAULT_PENDING_ATTACHMENT_TTL_SECONDS: u64 = 86_400;
+pub const DEFAULT_MAX_ATTACHMENT_SIZE_BYTES: u64 = 20 * 1024 * 1024;
+pub const DEFAULT_UPLOAD_URL_TTL_SECONDS: u64 = 300;
+pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
+pub const DEFAULT_LOG_FILTER: &str = "info";
+pub const DEFAULT_METRICS_NAMESPACE: &str = "ChatAttachments";
+pub const DEFAULT_ALLOWED_CONTENT_TYPES: [&str; 16] = [
+    "text/plain",
+    "text/csv",
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "audio/wav",
+    "video/mp4",
+    "video/quicktime",
+    "application/rtf",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+];
+/// S3's limit on a SigV4 pre-signed URL's life: 7 days.
+const MAX_UPLOAD_URL_TTL_SECONDS: u64 = 604_800;
+
+/// Everything the API function reads.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub tables: Tables,
     pub bucket: String,
     pub settings: Settings,
-    pub region: String,
+    pub aws: Aws,
     /// Bound on one DynamoDB operation, the SDK's own retries included.
     pub dynamodb_timeout: Duration,
     /// Bound on one S3 operation, the SDK's own retries included.
     pub s3_timeout: Duration,
-    /// An S3 endpoint override (a local S3 server) is addressed path-style.
-    pub s3_path_style: bool,
     pub log_filter: Targets,
     /// Pages allowed to call the API from a browser (none by default).
     pub origins: Origins,
     /// The CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
+}
+
+/// Everything the reaper reads.
+#[derive(Debug, Clone)]
+pub struct ReaperConfig {
+    pub bucket: String,
+    pub aws: Aws,
+    pub s3_timeout: Duration,
+    pub log_filter: Targets,
+}
+
+/// What both functions take from Lambda's environment. Region and credentials come from the
+/// environment only (Lambda sets both), so that start-up never asks the instance-metadata
+/// service or reads an SSO cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aws {
+    pub region: String,
+    /// An S3 endpoint override (a local S3 server) is addressed path-style.
+    pub s3_path_style: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub connections: String,
+    pub attachments: String,
+    pub idempotency: String,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Self {
+            connections: DEFAULT_CONNECTIONS_TABLE.into(),
+            attachments: DEFAULT_ATTACHMENTS_TABLE.into(),
+            idempotency: DEFAULT_IDEMPOTENCY_TABLE.into(),
+        }
+    }
+}
+
+/// What the operations need: the limits every write checks, what a start accepts, and how
+/// colliding transactions are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub limits: Limits,
+    pub uploads: Uploads,
+    pub retry: RetryPolicy,
+}
+
+/// The limits every write checks, fixed per deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub idempotency_ttl_seconds: u64,
+    pub max_attachments_per_contact: u32,
+    pub pending_attachment_ttl_seconds: u64,
+}
+
+/// What a start accepts and how long its URL lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploads {
+    pub max_size_bytes: u64,
+    /// Lowercase: a declared type is compared case-insensitively, then stored as sent.
+    pub allowed_content_types: Vec<String>,
+    pub url_ttl: Duration,
+}
+
+impl Uploads {
+    pub fn allows(&self, content_type: &str) -> bool {
+        self.allowed_content_types
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(content_type))
+    }
+}
+
+/// Bounded, jittered retries of a transaction that collided with a concurrent one (not a
+/// variable: a property of DynamoDB's contention, not of a deployment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            limits: Limits {
+                idempotency_ttl_seconds: DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+                max_attachments_per_contact: DEFAULT_MAX_ATTACHMENTS_PER_CONTACT,
+                pending_attachment_ttl_seconds: DEFAULT_PENDING_ATTACHMENT_TTL_SECONDS,
+            },
+            uploads: Uploads {
+                max_size_bytes: DEFAULT_MAX_ATTACHMENT_SIZE_BYTES,
+                allowed_content_types: DEFAULT_ALLOWED_CONTENT_TYPES.map(str::to_owned).to_vec(),
+                url_ttl: Duration::from_secs(DEFAULT_UPLOAD_URL_TTL_SECONDS),
+            },
+            retry: RetryPolicy {
+                max_attempts: 8,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(250),
+            },
+        }
+    }
+}
+
+/// The origins allowed to call the API from a browser (`ALLOWED_ORIGINS`); none: no CORS
+/// headers at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins(Vec<String>);
+
+impl Origins {
+    /// A comma-separated list of origins (`https://chat.example.com`), or `*`.
+    pub fn parse(list: &str) -> Option<Self> {
+        let origins: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| o.trim_end_matches('/').to_owned())
+            .collect();
+        let valid = origins.iter().all(|o| {
+            o == "*"
+                || ((o.starts_with("http://") || o.starts_with("https://"))
+                    && !o.contains(['"', ' ', ',']))
+        });
+        valid.then_some(Self(origins))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether every origin is allowed (`*`).
+    pub fn any(&self) -> bool {
+        self.0.iter().any(|o| o == "*")
+    }
+
+    pub fn allows(&self, origin: &str) -> bool {
+        self.any() || self.0.iter().any(|o| o == origin)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -87,67 +260,157 @@ impl Config {
 
     /// Reads the settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let (tables, settings) = (Tables::default(), Settings::default());
+        let env = Env(lookup);
+        let table = |name, default| env.read(name, default, table_name, TABLE_NAME);
         let tables = Tables {
-            connections: table_name(
-                lookup(CONNECTIONS_TABLE),
-                CONNECTIONS_TABLE,
-                tables.connections,
-            )?,
-            attachments: table_name(
-                lookup(ATTACHMENTS_TABLE),
-                ATTACHMENTS_TABLE,
-                tables.attachments,
-            )?,
-            idempotency: table_name(
-                lookup(IDEMPOTENCY_TABLE),
-                IDEMPOTENCY_TABLE,
-                tables.idempotency,
-            )?,
+            connections: table(CONNECTIONS_TABLE, DEFAULT_CONNECTIONS_TABLE)?,
+            attachments: table(ATTACHMENTS_TABLE, DEFAULT_ATTACHMENTS_TABLE)?,
+            idempotency: table(IDEMPOTENCY_TABLE, DEFAULT_IDEMPOTENCY_TABLE)?,
         };
-        let limits = Limits {
-            idempotency_ttl_seconds: number(
-                lookup(IDEMPOTENCY_TTL_SECONDS),
-                IDEMPOTENCY_TTL_SECONDS,
-                settings.limits.idempotency_ttl_seconds,
-            )?,
-            max_attachments_per_contact: number(
-                lookup(MAX_ATTACHMENTS_PER_CONTACT),
-                MAX_ATTACHMENTS_PER_CONTACT,
-                settings.limits.max_attachments_per_contact,
-            )?,
-            pending_attachment_ttl_seconds: number(
-                lookup(PENDING_ATTACHMENT_TTL_SECONDS),
-                PENDING_ATTACHMENT_TTL_SECONDS,
-                settings.limits.pending_attachment_ttl_seconds,
-            )?,
-        };
-        let uploads = Uploads {
-            max_size_bytes: number(
-                lookup(MAX_ATTACHMENT_SIZE_BYTES),
-                MAX_ATTACHMENT_SIZE_BYTES,
-                settings.uploads.max_size_bytes,
-            )?,
-            allowed_content_types: match lookup(ALLOWED_CONTENT_TYPES) {
-                Some(list) => content_types(&list)?,
-                None => settings.uploads.allowed_content_types,
-            },
-            url_ttl: Duration::from_secs(upload_url_ttl(lookup(UPLOAD_URL_TTL_SECONDS))?),
-        };
+        let defaults = Settings::default();
         let settings = Settings {
-            limits,
-            uploads,
-            retry: settings.retry,
+            limits: Limits {
+                idempotency_ttl_seconds: env.number(
+                    IDEMPOTENCY_TTL_SECONDS,
+                    DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+                )?,
+                max_attachments_per_contact: env.number(
+                    MAX_ATTACHMENTS_PER_CONTACT,
+                    DEFAULT_MAX_ATTACHMENTS_PER_CONTACT,
+                )?,
+                pending_attachment_ttl_seconds: env.number(
+                    PENDING_ATTACHMENT_TTL_SECONDS,
+                    DEFAULT_PENDING_ATTACHMENT_TTL_SECONDS,
+                )?,
+            },
+            uploads: Uploads {
+                max_size_bytes: env
+                    .number(MAX_ATTACHMENT_SIZE_BYTES, DEFAULT_MAX_ATTACHMENT_SIZE_BYTES)?,
+                allowed_content_types: match env.get(ALLOWED_CONTENT_TYPES) {
+                    Some(list) => content_types(&list).ok_or(env.invalid(
+                        ALLOWED_CONTENT_TYPES,
+                        "a comma-separated list of type/subtype values, such as `text/plain,image/png`",
+                    ))?,
+                    None => defaults.uploads.allowed_content_types,
+                },
+                url_ttl: Duration::from_secs(env.read(
+                    UPLOAD_URL_TTL_SECONDS,
+                    DEFAULT_UPLOAD_URL_TTL_SECONDS,
+                    |text| positive(text).filter(|ttl| *ttl <= MAX_UPLOAD_URL_TTL_SECONDS),
+                    "a whole number of seconds from 1 to 604800 (7 days)",
+                )?),
+            },
+            retry: defaults.retry,
         };
-        let bucket = bucket_name(lookup(ATTACHMENTS_BUCKET))?;
-        // Region and credentials come from the environment only (Lambda sets both), so that
-        // start-up never asks the instance-metadata service or reads an SSO cache.
-        let region = lookup("AWS_REGION")
-            .or_else(|| lookup("AWS_DEFAULT_REGION"))
+        Ok(Self {
+            tables,
+            bucket: env.bucket()?,
+            settings,
+            aws: env.aws()?,
+            dynamodb_timeout: env.millis(DYNAMODB_TIMEOUT_MS)?,
+            s3_timeout: env.millis(S3_TIMEOUT_MS)?,
+            log_filter: env.log_filter()?,
+            origins: match env.get(ALLOWED_ORIGINS) {
+                None => Origins::default(),
+                Some(list) => Origins::parse(&list).ok_or(env.invalid(
+                    ALLOWED_ORIGINS,
+                    "a comma-separated list of origins such as https://chat.example.com, or *",
+                ))?,
+            },
+            metrics_namespace: env.read(
+                METRICS_NAMESPACE,
+                DEFAULT_METRICS_NAMESPACE,
+                namespace,
+                "a CloudWatch namespace of 1 to 255 characters",
+            )?,
+        })
+    }
+}
+
+impl ReaperConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        Ok(Self {
+            bucket: env.bucket()?,
+            aws: env.aws()?,
+            s3_timeout: env.millis(S3_TIMEOUT_MS)?,
+            log_filter: env.log_filter()?,
+        })
+    }
+}
+
+const TABLE_NAME: &str = "a DynamoDB table name (3-255 characters of A-Z a-z 0-9 _ - .)";
+
+/// The environment, through a lookup.
+struct Env<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    fn invalid(&self, name: &'static str, expected: &'static str) -> ConfigError {
+        ConfigError::Invalid { name, expected }
+    }
+
+    /// The variable parsed by `parse`, or `default` when it is not set.
+    fn read<T, D: Into<T>>(
+        &self,
+        name: &'static str,
+        default: D,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &'static str,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default.into()),
+            Some(text) => parse(&text).ok_or(self.invalid(name, expected)),
+        }
+    }
+
+    /// A whole number of at least 1.
+    fn number<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + From<u8>,
+    {
+        self.read(name, default, positive, "a whole number of at least 1")
+    }
+
+    fn millis(&self, name: &'static str) -> Result<Duration, ConfigError> {
+        self.number(name, DEFAULT_TIMEOUT_MS)
+            .map(Duration::from_millis)
+    }
+
+    fn bucket(&self) -> Result<String, ConfigError> {
+        self.read(
+            ATTACHMENTS_BUCKET,
+            DEFAULT_BUCKET,
+            bucket_name,
+            "an S3 bucket name (3-63 characters of a-z 0-9 . -)",
+        )
+    }
+
+    fn log_filter(&self) -> Result<Targets, ConfigError> {
+        let directives = self.get(RUST_LOG);
+        telemetry::filter(directives.as_deref().unwrap_or(DEFAULT_LOG_FILTER)).map_err(|_| {
+            self.invalid(
+                RUST_LOG,
+                "levels or target=level directives, such as `info` or `warn,connect_attachments=debug`",
+            )
+        })
+    }
+
+    fn aws(&self) -> Result<Aws, ConfigError> {
+        let region = self
+            .get("AWS_REGION")
+            .or_else(|| self.get("AWS_DEFAULT_REGION"))
             .filter(|region| !region.is_empty())
             .ok_or(ConfigError::Missing("AWS_REGION"))?;
         for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-            lookup(name)
+            self.get(name)
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))?;
         }
@@ -156,93 +419,42 @@ impl Config {
             "AWS_ENDPOINT_URL_S3",
             "AWS_ENDPOINT_URL",
         ] {
-            if let Some(url) = lookup(name) {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(ConfigError::Invalid {
-                        name,
-                        expected: "an http:// or https:// URL",
-                    });
-                }
-            }
+            self.read(
+                name,
+                String::new(),
+                |url| {
+                    (url.starts_with("http://") || url.starts_with("https://"))
+                        .then(|| url.to_owned())
+                },
+                "an http:// or https:// URL",
+            )?;
         }
         let s3_path_style = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
             .iter()
-            .any(|name| lookup(name).is_some_and(|url| !url.is_empty()));
-        let timeout_ms: u64 = number(
-            lookup(DYNAMODB_TIMEOUT_MS),
-            DYNAMODB_TIMEOUT_MS,
-            DEFAULT_TIMEOUT_MS,
-        )?;
-        let s3_timeout_ms: u64 = number(lookup(S3_TIMEOUT_MS), S3_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)?;
-        let log_filter = logging::filter(lookup(RUST_LOG).as_deref().unwrap_or("info")).map_err(|_| {
-            ConfigError::Invalid {
-                name: RUST_LOG,
-                expected: "levels or target=level directives, such as `info` or `warn,connect_attachments=debug`",
-            }
-        })?;
-        let origins = match lookup(ALLOWED_ORIGINS) {
-            None => Origins::default(),
-            Some(list) => Origins::parse(&list).ok_or(ConfigError::Invalid {
-                name: ALLOWED_ORIGINS,
-                expected:
-                    "a comma-separated list of origins such as https://chat.example.com, or *",
-            })?,
-        };
-        let metrics_namespace = lookup(METRICS_NAMESPACE)
-            .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
-        // CloudWatch's rule: 1-255 of A-Z a-z 0-9 . - _ / # :, not starting with `:`; `AWS/` is AWS's.
-        let valid_namespace = (1..=255).contains(&metrics_namespace.len())
-            && metrics_namespace
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-/#:".contains(&b))
-            && !metrics_namespace.starts_with(':')
-            && !metrics_namespace.starts_with("AWS/");
-        if !valid_namespace {
-            return Err(ConfigError::Invalid {
-                name: METRICS_NAMESPACE,
-                expected: "a CloudWatch namespace of 1 to 255 characters",
-            });
-        }
-        Ok(Self {
-            metrics_namespace,
-            origins,
-            tables,
-            bucket,
-            settings,
+            .any(|name| self.get(name).is_some_and(|url| !url.is_empty()));
+        Ok(Aws {
             region,
-            dynamodb_timeout: Duration::from_millis(timeout_ms),
-            s3_timeout: Duration::from_millis(s3_timeout_ms),
             s3_path_style,
-            log_filter,
         })
     }
 }
 
+fn positive<T: FromStr + PartialOrd + From<u8>>(text: &str) -> Option<T> {
+    text.trim().parse::<T>().ok().filter(|n| *n >= T::from(1))
+}
+
 /// DynamoDB's rule for table names: 3 to 255 of `[A-Za-z0-9_.-]`.
-fn table_name(
-    value: Option<String>,
-    name: &'static str,
-    default: String,
-) -> Result<String, ConfigError> {
-    let table = value.unwrap_or(default);
+fn table_name(table: &str) -> Option<String> {
     let valid = (3..=255).contains(&table.len())
         && table
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if valid {
-        Ok(table)
-    } else {
-        Err(ConfigError::Invalid {
-            name,
-            expected: "a DynamoDB table name (3-255 characters of A-Z a-z 0-9 _ - .)",
-        })
-    }
+    valid.then(|| table.to_owned())
 }
 
 /// S3's rule for bucket names: 3 to 63 of lowercase letters, digits, dots and hyphens, starting
 /// and ending with a letter or digit.
-fn bucket_name(value: Option<String>) -> Result<String, ConfigError> {
-    let bucket = value.unwrap_or_else(|| DEFAULT_BUCKET.to_owned());
+fn bucket_name(bucket: &str) -> Option<String> {
     let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     let valid = (3..=63).contains(&bucket.len())
         && bucket
@@ -250,18 +462,11 @@ fn bucket_name(value: Option<String>) -> Result<String, ConfigError> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
         && edge(bucket.as_bytes().first())
         && edge(bucket.as_bytes().last());
-    if valid {
-        Ok(bucket)
-    } else {
-        Err(ConfigError::Invalid {
-            name: ATTACHMENTS_BUCKET,
-            expected: "an S3 bucket name (3-63 characters of a-z 0-9 . -)",
-        })
-    }
+    valid.then(|| bucket.to_owned())
 }
 
 /// A comma-separated list of `type/subtype` values, compared case-insensitively.
-fn content_types(list: &str) -> Result<Vec<String>, ConfigError> {
+fn content_types(list: &str) -> Option<Vec<String>> {
     let types: Vec<String> = list
         .split(',')
         .map(|t| t.trim().to_ascii_lowercase())
@@ -271,45 +476,18 @@ fn content_types(list: &str) -> Result<Vec<String>, ConfigError> {
             !kind.is_empty() && !sub.is_empty() && !t.contains([';', ' ', '"'])
         })
     });
-    if valid {
-        Ok(types)
-    } else {
-        Err(ConfigError::Invalid {
-            name: ALLOWED_CONTENT_TYPES,
-            expected:
-                "a comma-separated list of type/subtype values, such as `text/plain,image/png`",
-        })
-    }
+    valid.then_some(types)
 }
 
-/// A pre-signed URL lives at most 7 days (S3's limit for SigV4).
-fn upload_url_ttl(value: Option<String>) -> Result<u64, ConfigError> {
-    let ttl: u64 = number(value, UPLOAD_URL_TTL_SECONDS, 300)?;
-    if ttl <= 604_800 {
-        Ok(ttl)
-    } else {
-        Err(ConfigError::Invalid {
-            name: UPLOAD_URL_TTL_SECONDS,
-            expected: "a whole number of seconds from 1 to 604800 (7 days)",
-        })
-    }
-}
-
-/// A positive whole number, or `default` when the variable is not set.
-fn number<T>(value: Option<String>, name: &'static str, default: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + From<u8>,
-{
-    let Some(text) = value else {
-        return Ok(default);
-    };
-    match text.trim().parse::<T>() {
-        Ok(n) if n >= T::from(1) => Ok(n),
-        _ => Err(ConfigError::Invalid {
-            name,
-            expected: "a whole number of at least 1",
-        }),
-    }
+/// CloudWatch's rule: 1-255 of A-Z a-z 0-9 . - _ / # :, not starting with `:`; `AWS/` is AWS's.
+fn namespace(name: &str) -> Option<String> {
+    let valid = (1..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/#:".contains(&b))
+        && !name.starts_with(':')
+        && !name.starts_with("AWS/");
+    valid.then(|| name.to_owned())
 }
 
 #[cfg(test)]
@@ -348,10 +526,11 @@ mod tests {
         assert_eq!(config.settings.uploads.allowed_content_types.len(), 16);
         assert_eq!(config.settings.uploads.url_ttl, Duration::from_secs(300));
         assert_eq!(config.bucket, "attachments");
-        assert!(!config.s3_path_style);
+        assert!(!config.aws.s3_path_style);
         assert_eq!(config.dynamodb_timeout, Duration::from_secs(3));
         assert_eq!(config.s3_timeout, Duration::from_secs(3));
-        assert_eq!(config.region, "eu-west-1");
+        assert_eq!(config.aws.region, "eu-west-1");
+        assert_eq!(config.metrics_namespace, "ChatAttachments");
         assert_eq!(
             config.log_filter.default_level(),
             Some(tracing::level_filters::LevelFilter::INFO)
@@ -385,7 +564,7 @@ mod tests {
             ["text/plain", "image/png"]
         );
         assert_eq!(config.settings.uploads.url_ttl, Duration::from_secs(60));
-        assert!(config.s3_path_style);
+        assert!(config.aws.s3_path_style);
         assert_eq!(config.dynamodb_timeout, Duration::from_millis(750));
     }
 
@@ -431,5 +610,31 @@ mod tests {
         assert_eq!(error, ConfigError::Missing("AWS_SECRET_ACCESS_KEY"));
         let error = Config::from_lookup(|_| None).unwrap_err();
         assert_eq!(error, ConfigError::Missing("AWS_REGION"));
+    }
+
+    #[test]
+    fn the_reaper_reads_only_its_own_settings() {
+        let env = HashMap::from([
+            ("AWS_REGION", "x"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            (S3_TIMEOUT_MS, "500"),
+            // The API function's settings, even broken ones, are not the reaper's business.
+            (MAX_ATTACHMENTS_PER_CONTACT, "none"),
+            (ALLOWED_ORIGINS, "not an origin"),
+        ]);
+        let config = ReaperConfig::from_lookup(|n| env.get(n).map(|v| (*v).to_owned())).unwrap();
+        assert_eq!(config.s3_timeout, Duration::from_millis(500));
+        assert_eq!(config.bucket, DEFAULT_BUCKET);
+    }
+
+    #[test]
+    fn content_types_are_allowed_case_insensitively_and_only_whole() {
+        let uploads = Settings::default().uploads;
+        assert!(uploads.allows("text/plain"));
+        assert!(uploads.allows("IMAGE/PNG"));
+        assert!(!uploads.allows("text/plain; charset=utf-8"));
+        assert!(!uploads.allows("text/html"));
+        assert!(!uploads.allows(""));
     }
 }

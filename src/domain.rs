@@ -204,10 +204,11 @@ pub struct ApprovedAttachment {
     pub size: u64,
 }
 
+/// What a write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Effect {
     /// This request made the change.
-    Done,
+    Applied,
     /// An earlier request with the same ClientToken and parameters did; nothing changed.
     Replayed,
 }

@@ -1,8 +1,8 @@
 //! The one error type of the API, and the one place that gives each error its status,
-//! `X-Amzn-ErrorType` and message.
+//! `X-Amzn-ErrorType` and message: each error knows its name and status. Plain values, no HTTP
+//! type: the service answers with it, and the API writes it.
 
-use lambda_http::http::StatusCode;
-
+use crate::domain::Operation;
 use crate::objects::ObjectError;
 use crate::store::StoreError;
 use crate::validation::{self, Violation};
@@ -49,16 +49,17 @@ impl ApiError {
         Self::Internal(source.into())
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
         match self {
-            Self::Validation(_) => StatusCode::BAD_REQUEST,
-            Self::AccessDenied => StatusCode::FORBIDDEN,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::QuotaExceeded => StatusCode::PAYMENT_REQUIRED,
-            Self::Throttling => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::UnknownOperation => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Validation(_) => 400,
+            Self::AccessDenied => 403,
+            Self::Conflict(_) => 409,
+            Self::QuotaExceeded => 402,
+            Self::Throttling => 429,
+            Self::Internal(_) => 500,
+            Self::UnknownOperation => 404,
+            Self::MethodNotAllowed => 405,
         }
     }
 
@@ -77,8 +78,7 @@ impl ApiError {
     }
 }
 
-/// The one mapping from what the store says to what the caller hears. (StartAttachmentUpload
-/// answers a reused ClientToken as a validation error: the model has no conflict there.)
+/// The one mapping from what the store says to what the caller hears.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -86,11 +86,14 @@ impl From<StoreError> for ApiError {
             StoreError::NotInProgress => Self::Conflict(ConflictReason::NotInProgress),
             StoreError::NotUploaded => Self::Conflict(ConflictReason::NotUploaded),
             StoreError::UploadMismatch => Self::Conflict(ConflictReason::UploadMismatch),
-            StoreError::ClientTokenReused => Self::Conflict(ConflictReason::ClientTokenReused),
+            // StartAttachmentUpload's model has no ConflictException: there it is a validation error.
+            StoreError::ClientTokenReused(Operation::StartAttachmentUpload) => {
+                Self::Validation(vec![Violation::ClientTokenReused])
+            }
+            StoreError::ClientTokenReused(_) => Self::Conflict(ConflictReason::ClientTokenReused),
             StoreError::QuotaExceeded => Self::QuotaExceeded,
             StoreError::Contention | StoreError::Throttled => Self::Throttling,
             error @ (StoreError::MalformedItem(_)
-            | StoreError::ContentTypeCase(_)
             | StoreError::UnexplainedCancellation(_)
             | StoreError::InvalidRequest(_)
             | StoreError::TableNotFound
@@ -152,7 +155,7 @@ mod tests {
                 .map(|reason| (ApiError::Conflict(reason), 409, "ConflictException")),
         );
         for (error, status, name) in cases {
-            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(error.status(), status, "{error:?}");
             assert_eq!(error.name(), name);
             assert!(!error.to_string().is_empty());
         }

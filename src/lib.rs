@@ -2,27 +2,29 @@
 //! CompleteAttachmentUpload, GetAttachment) as one AWS Lambda function behind API Gateway, with
 //! its state in DynamoDB and the files in S3.
 //!
-//! A request flows one way: [`http`] routes and answers; [`operations`] parses each operation's
-//! body (with [`request`]) into [`domain`] values and runs it on the [`service`], which
-//! authenticates with [`auth`]; [`store`] talks to DynamoDB in the layout of [`schema`], and
-//! [`objects`] to S3; [`error`] is the one place where a failure becomes a response.
+//! A request flows one way, each layer calling only the ones below it:
+//!
+//! ```text
+//! api      route, CORS, parse (tokens hashed here), respond, log and metrics
+//!  └─ service   authenticate, run start / complete / get, retry collisions, meter calls
+//!      ├─ store     DynamoDB: one read or transaction per operation (layout in store::schema)
+//!      └─ objects   S3: pre-signing, HeadObject, DeleteObject
+//! ```
+//!
+//! Beside them: [`domain`] (values, no I/O), [`error`] (the one error type and mapping),
+//! [`validation`] (what a validation error says), [`config`] (every setting), [`telemetry`]
+//! (logs and metrics), [`throttle`] (throttled attempts seen), [`startup`] (the wiring) and
+//! [`reaper`] (the second function).
 
-pub mod auth;
-pub mod budget;
+pub mod api;
 pub mod config;
-pub mod cors;
 pub mod domain;
 pub mod error;
-pub mod http;
-pub mod logging;
-pub mod metrics;
 pub mod objects;
-pub mod operations;
 pub mod reaper;
-pub mod request;
-pub mod schema;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod telemetry;
 pub mod throttle;
 pub mod validation;

@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use connect_attachments::{http, startup};
+use connect_attachments::config::Config;
+use connect_attachments::{api, startup};
 
 // One invocation at a time per Lambda process: a single-threaded runtime starts faster.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let config = startup::config_and_logs();
-    let app = startup::build(&config)
-        .await
-        .unwrap_or_else(|error| startup::exit_invalid(&error));
-    http::serve(Arc::new(app)).await
+    let config = startup::or_exit(Config::from_env());
+    startup::install_logs(config.log_filter.clone());
+    let app = startup::or_exit(startup::build(&config).await);
+    api::run(Arc::new(app)).await
 }

@@ -7,26 +7,13 @@
 //! object whatever the filter lets through; deleting an object already gone is a success; and a
 //! failed deletion is reported as a partial batch failure, so that only that record is retried.
 
-use std::future::Future;
-
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde_dynamo::AttributeValue;
 
 use crate::domain::{AttachmentId, ObjectKey};
-use crate::objects::{ObjectError, S3Objects};
-use crate::schema::{Status, ATTACHMENT_ID, CONTACT_ID, STATUS};
-
-/// Who deletes the objects: S3, or a test's stand-in.
-pub trait Deleter: Send + Sync {
-    fn delete(&self, key: &ObjectKey) -> impl Future<Output = Result<(), ObjectError>> + Send;
-}
-
-impl Deleter for S3Objects {
-    async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
-        S3Objects::delete(self, key).await
-    }
-}
+use crate::objects::Objects;
+use crate::store::schema::{Status, ATTACHMENT_ID, CONTACT_ID, STATUS};
 
 /// What to do with one stream record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +55,7 @@ pub fn decide(record: &EventRecord) -> Decision {
 }
 
 /// Handles one batch: every abandoned object deleted, or named as a failure to retry.
-pub async fn reap<D: Deleter>(deleter: &D, event: &Event) -> DynamoDbEventResponse {
+pub async fn reap<O: Objects>(objects: &O, event: &Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
         let sequence = record.change.sequence_number.clone();
@@ -76,7 +63,7 @@ pub async fn reap<D: Deleter>(deleter: &D, event: &Event) -> DynamoDbEventRespon
             Decision::Skip(reason) => {
                 tracing::debug!(event_id = %record.event_id, reason, "record skipped");
             }
-            Decision::Delete(key) => match deleter.delete(&key).await {
+            Decision::Delete(key) => match objects.delete(&key).await {
                 Ok(()) => tracing::info!(
                     event_id = %record.event_id,
                     outcome = "deleted",
@@ -86,7 +73,7 @@ pub async fn reap<D: Deleter>(deleter: &D, event: &Event) -> DynamoDbEventRespon
                     tracing::error!(
                         event_id = %record.event_id,
                         outcome = "failed",
-                        error_detail = %crate::logging::error_chain(&error),
+                        error_detail = %crate::telemetry::error_chain(&error),
                         "abandoned upload not deleted; the record will be retried"
                     );
                     let mut failure = DynamoDbBatchItemFailure::default();

@@ -1,5 +1,6 @@
-//! Start-up, written once for `main` and the tests: the SDK clients from the configuration, the
-//! store and object storage on them, their connections warmed, the handler wired.
+//! Start-up, written once for both binaries and the tests: the configuration or a clear exit,
+//! the JSON logs, the SDK clients, the store and object storage on them, their connections
+//! warmed, the handler wired.
 
 use std::time::Duration;
 
@@ -8,14 +9,16 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-use crate::config::Config;
-use crate::http::Handler;
-use crate::metrics::Metrics;
+use tracing_subscriber::filter::Targets;
+
+use crate::api::Handler;
+use crate::config::{Aws, Config};
 use crate::objects::s3::THROTTLING_STATUSES;
 use crate::objects::S3Objects;
 use crate::service::Service;
 use crate::store::dynamodb::THROTTLING_CODES;
 use crate::store::{DynamoDbStore, StoreError};
+use crate::telemetry::{self, Metrics};
 use crate::throttle;
 
 /// The handler as the function runs it.
@@ -27,22 +30,20 @@ pub enum StartupError {
     NoConnectionsTable(String),
 }
 
-/// The configuration, then the JSON logs (panics included): what both binaries start with. A
-/// bad setting stops the process with exit code 2 and a message naming it.
-pub fn config_and_logs() -> Config {
-    let config = Config::from_env().unwrap_or_else(|error| exit_invalid(&error));
-    crate::logging::log_panics();
-    let subscriber = crate::logging::subscriber(config.log_filter.clone(), std::io::stdout);
-    if let Err(error) = tracing::subscriber::set_global_default(subscriber) {
-        exit_invalid(&error);
-    }
-    config
+/// The value, or start-up cannot go on: say why (a bad setting names its variable), and stop
+/// with exit code 2, as Lambda expects a broken init to.
+pub fn or_exit<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
+    result.unwrap_or_else(|error| {
+        eprintln!("invalid configuration: {error}");
+        std::process::exit(2)
+    })
 }
 
-/// Start-up cannot go on: say why, and stop as Lambda expects a broken init to.
-pub fn exit_invalid(error: &dyn std::fmt::Display) -> ! {
-    eprintln!("invalid configuration: {error}");
-    std::process::exit(2)
+/// The JSON logs on stdout, panics included.
+pub fn install_logs(filter: Targets) {
+    telemetry::log_panics();
+    let subscriber = telemetry::subscriber(filter, std::io::stdout);
+    or_exit(tracing::subscriber::set_global_default(subscriber));
 }
 
 /// Timeouts that bound one operation, the SDK's retries included.
@@ -67,14 +68,14 @@ pub fn retries(operation: Duration) -> RetryConfig {
 /// The SDK configuration both clients share: region and credentials from the environment only
 /// (pre-signing must never call a credential endpoint), endpoints from the SDK's standard
 /// variables (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`).
-pub async fn sdk_config(config: &Config) -> SdkConfig {
+pub async fn sdk_config(aws: &Aws) -> SdkConfig {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)
-        .region(Region::new(config.region.clone()))
+        .region(Region::new(aws.region.clone()))
         .credentials_provider(EnvironmentVariableCredentialsProvider::new())
         .load()
         .await
@@ -107,13 +108,13 @@ pub fn s3_client(sdk: &SdkConfig, timeout: Duration, path_style: bool) -> aws_sd
 /// runs the process at full CPU). A missing connections table stops start-up; any other
 /// warm-up failure only means the first request connects.
 pub async fn build(config: &Config) -> Result<App, StartupError> {
-    let sdk = sdk_config(config).await;
+    let sdk = sdk_config(&config.aws).await;
     let store = DynamoDbStore::new(
         dynamodb_client(&sdk, config.dynamodb_timeout),
         config.tables.clone(),
     );
     let objects = S3Objects::new(
-        s3_client(&sdk, config.s3_timeout, config.s3_path_style),
+        s3_client(&sdk, config.s3_timeout, config.aws.s3_path_style),
         config.bucket.clone(),
     );
     let (table, bucket) = tokio::join!(store.warm_up(), objects.warm_up());

@@ -3,11 +3,12 @@
 
 use std::time::SystemTime;
 
+use connect_attachments::config::Tables;
 use connect_attachments::domain::{
     epoch_seconds_after, AttachmentId, ClientTokenHash, Connection, DeclaredUpload, ObjectKey,
     Operation, TokenHash,
 };
-use connect_attachments::schema::{self, s, Status, Tables};
+use connect_attachments::store::schema::{self, s, Status};
 
 /// The customer's connection token.
 pub const TOKEN: &str = "demo-connection-token";

@@ -156,6 +156,16 @@ fn with_changes(mut body: Value, changes: Value) -> String {
     body.to_string()
 }
 
+/// One sample: name, operation, bearer token, body, status, error type.
+type Row<'a> = (
+    &'a str,
+    Operation,
+    Option<&'a str>,
+    String,
+    u16,
+    Option<&'static str>,
+);
+
 const INVALID: Option<&str> = Some("ValidationException");
 const DENIED: Option<&str> = Some("AccessDeniedException");
 const CONFLICT: Option<&str> = Some("ConflictException");
@@ -165,334 +175,94 @@ pub fn all() -> Vec<SampleEvent> {
     use Operation::{
         CompleteAttachmentUpload as Complete, GetAttachment as Get, StartAttachmentUpload as Start,
     };
-    let [uploaded, uploaded_rest] = demo::UPLOADED;
-    let complete = |ids: Value, client_token: Value| complete_body(ids, client_token);
-    let ok_complete = || complete(json!([uploaded]), json!("demo-1"));
-    let mut events = Vec::new();
-    let mut http =
-        |name: &str, operation, token: Option<&str>, body: String, status, error_type| {
-            events.push(SampleEvent {
+    let [uploaded, pending] = demo::UPLOADED;
+    let (me, agent) = (Some(demo::TOKEN), Some(demo::AGENT_TOKEN));
+    let (stranger, long) = (Some("no-such-connection-token"), "t".repeat(1001));
+    let start = |token: &str, changes: Value| start_body(token, changes);
+    let complete = |ids: Value, token: Value| complete_body(ids, token);
+    let done = || complete(json!([uploaded]), json!("demo-1"));
+    let get = |id: &str, changes: Value| get_body(id, changes);
+    let pad = json!({"Padding": " ".repeat(64 * 1024)});
+    // name, operation, bearer token, body, status, error type: each answered by a freshly seeded
+    // demo, in this order.
+    #[rustfmt::skip]
+    let rows: Vec<Row<'_>> = vec![
+        ("start-success", Start, me, start("start-1", json!({})), 200, None),
+        ("start-replay", Start, me, start("start-1", json!({})), 200, None),
+        ("start-client-token-reused", Start, me, start("start-1", json!({"AttachmentName": "other.txt"})), 400, INVALID),
+        ("start-unsupported-content-type", Start, me, start("start-2", json!({"ContentType": "text/html"})), 400, INVALID),
+        ("start-too-large", Start, me, start("start-2", json!({"AttachmentSizeInBytes": 20_971_521})), 400, INVALID),
+        ("start-missing-name", Start, me, start("start-2", json!({"AttachmentName": null})), 400, INVALID),
+        ("start-unknown-token", Start, stranger, start("start-2", json!({})), 403, DENIED),
+        ("success", Complete, me, done(), 200, None),
+        ("replay", Complete, me, done(), 200, None),
+        ("conflict-new-client-token", Complete, me, complete(json!([uploaded]), json!("demo-2")), 409, CONFLICT),
+        ("missing-header", Complete, None, done(), 400, INVALID),
+        ("empty-header", Complete, Some(""), done(), 400, INVALID),
+        ("unknown-token", Complete, stranger, done(), 403, DENIED),
+        ("unknown-attachment", Complete, me, complete(json!(["no-such-attachment"]), json!("demo-3")), 403, DENIED),
+        ("validation-long-header", Complete, Some(&long), done(), 400, INVALID),
+        ("validation-body-not-json", Complete, me, "AttachmentIds=demo-attachment".into(), 400, INVALID),
+        ("validation-body-not-an-object", Complete, me, json!([uploaded]).to_string(), 400, INVALID),
+        ("validation-body-too-large", Complete, me, with_changes(json!({"AttachmentIds": [uploaded], "ClientToken": "demo-1"}), pad), 400, INVALID),
+        ("validation-attachment-id-not-a-string", Complete, me, complete(json!([42]), json!("demo-1")), 400, INVALID),
+        ("validation-client-token-not-a-string", Complete, me, complete(json!([uploaded]), json!(["demo-1"])), 400, INVALID),
+        ("validation-missing-attachment-ids", Complete, me, json!({"ClientToken": "demo-1"}).to_string(), 400, INVALID),
+        ("validation-empty-attachment-ids", Complete, me, complete(json!([]), json!("demo-1")), 400, INVALID),
+        ("validation-two-attachment-ids", Complete, me, complete(json!([uploaded, "other"]), json!("demo-1")), 400, INVALID),
+        ("validation-empty-attachment-id", Complete, me, complete(json!([""]), json!("demo-1")), 400, INVALID),
+        ("validation-long-attachment-id", Complete, me, complete(json!(["a".repeat(257)]), json!("demo-1")), 400, INVALID),
+        ("validation-missing-client-token", Complete, me, json!({"AttachmentIds": [uploaded]}).to_string(), 400, INVALID),
+        ("validation-empty-client-token", Complete, me, complete(json!([uploaded]), json!("")), 400, INVALID),
+        ("validation-long-client-token", Complete, me, complete(json!([uploaded]), json!("c".repeat(501))), 400, INVALID),
+        // GetAttachment: the agent downloads what the customer sent.
+        ("get-success", Get, agent, get(demo::APPROVED, json!({})), 200, None),
+        ("get-short-expiry", Get, me, get(demo::APPROVED, json!({"UrlExpiryInSeconds": 5})), 200, None),
+        ("get-expiry-out-of-range", Get, me, get(demo::APPROVED, json!({"UrlExpiryInSeconds": 301})), 400, INVALID),
+        ("get-unknown-attachment", Get, me, get("no-such-attachment", json!({})), 403, DENIED),
+        ("get-not-approved", Get, me, get(pending, json!({})), 403, DENIED),
+    ];
+    let mut events: Vec<SampleEvent> = rows
+        .into_iter()
+        .map(
+            |(name, operation, token, body, status, error_type)| SampleEvent {
                 name: name.to_owned(),
-                event: http_api(
-                    name,
-                    operation,
-                    token,
-                    &body,
-                    "POST",
-                    Operation::path(operation),
-                ),
+                event: http_api(name, operation, token, &body, "POST", operation.path()),
                 status,
                 error_type,
-            });
-        };
-    let token = Some(demo::TOKEN);
-    // StartAttachmentUpload
-    http(
-        "start-success",
-        Start,
-        token,
-        start_body("start-1", json!({})),
-        200,
-        None,
-    );
-    http(
-        "start-replay",
-        Start,
-        token,
-        start_body("start-1", json!({})),
-        200,
-        None,
-    );
-    http(
-        "start-client-token-reused",
-        Start,
-        token,
-        start_body("start-1", json!({"AttachmentName": "other.txt"})),
-        400,
-        INVALID,
-    );
-    http(
-        "start-unsupported-content-type",
-        Start,
-        token,
-        start_body("start-2", json!({"ContentType": "text/html"})),
-        400,
-        INVALID,
-    );
-    http(
-        "start-too-large",
-        Start,
-        token,
-        start_body("start-2", json!({"AttachmentSizeInBytes": 20_971_521})),
-        400,
-        INVALID,
-    );
-    http(
-        "start-missing-name",
-        Start,
-        token,
-        start_body("start-2", json!({"AttachmentName": null})),
-        400,
-        INVALID,
-    );
-    http(
-        "start-unknown-token",
-        Start,
-        Some("no-such-connection-token"),
-        start_body("start-2", json!({})),
-        403,
-        DENIED,
-    );
-    // CompleteAttachmentUpload
-    http("success", Complete, token, ok_complete(), 200, None);
-    http("replay", Complete, token, ok_complete(), 200, None);
-    http(
-        "conflict-new-client-token",
-        Complete,
-        token,
-        complete(json!([uploaded]), json!("demo-2")),
-        409,
-        CONFLICT,
-    );
-    http(
-        "missing-header",
-        Complete,
-        None,
-        ok_complete(),
-        400,
-        INVALID,
-    );
-    http(
-        "empty-header",
-        Complete,
-        Some(""),
-        ok_complete(),
-        400,
-        INVALID,
-    );
-    http(
-        "unknown-token",
-        Complete,
-        Some("no-such-connection-token"),
-        ok_complete(),
-        403,
-        DENIED,
-    );
-    http(
-        "unknown-attachment",
-        Complete,
-        token,
-        complete(json!(["no-such-attachment"]), json!("demo-3")),
-        403,
-        DENIED,
-    );
-    http(
-        "validation-long-header",
-        Complete,
-        Some(&"t".repeat(1001)),
-        ok_complete(),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-body-not-json",
-        Complete,
-        token,
-        "AttachmentIds=demo-attachment".into(),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-body-not-an-object",
-        Complete,
-        token,
-        json!([uploaded]).to_string(),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-body-too-large",
-        Complete,
-        token,
-        with_changes(
-            json!({"AttachmentIds": [uploaded], "ClientToken": "demo-1"}),
-            json!({"Padding": " ".repeat(64 * 1024)}),
-        ),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-attachment-id-not-a-string",
-        Complete,
-        token,
-        complete(json!([42]), json!("demo-1")),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-client-token-not-a-string",
-        Complete,
-        token,
-        complete(json!([uploaded]), json!(["demo-1"])),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-missing-attachment-ids",
-        Complete,
-        token,
-        with_changes(json!({"ClientToken": "demo-1"}), json!({})),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-empty-attachment-ids",
-        Complete,
-        token,
-        complete(json!([]), json!("demo-1")),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-two-attachment-ids",
-        Complete,
-        token,
-        complete(json!([uploaded, "other"]), json!("demo-1")),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-empty-attachment-id",
-        Complete,
-        token,
-        complete(json!([""]), json!("demo-1")),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-long-attachment-id",
-        Complete,
-        token,
-        complete(json!(["a".repeat(257)]), json!("demo-1")),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-missing-client-token",
-        Complete,
-        token,
-        with_changes(json!({"AttachmentIds": [uploaded]}), json!({})),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-empty-client-token",
-        Complete,
-        token,
-        complete(json!([uploaded]), json!("")),
-        400,
-        INVALID,
-    );
-    http(
-        "validation-long-client-token",
-        Complete,
-        token,
-        complete(json!([uploaded]), json!("c".repeat(501))),
-        400,
-        INVALID,
-    );
-    // GetAttachment: the agent downloads what the customer sent.
-    http(
-        "get-success",
-        Get,
-        Some(demo::AGENT_TOKEN),
-        get_body(demo::APPROVED, json!({})),
-        200,
-        None,
-    );
-    http(
-        "get-short-expiry",
-        Get,
-        token,
-        get_body(demo::APPROVED, json!({"UrlExpiryInSeconds": 5})),
-        200,
-        None,
-    );
-    http(
-        "get-expiry-out-of-range",
-        Get,
-        token,
-        get_body(demo::APPROVED, json!({"UrlExpiryInSeconds": 301})),
-        400,
-        INVALID,
-    );
-    http(
-        "get-unknown-attachment",
-        Get,
-        token,
-        get_body("no-such-attachment", json!({})),
-        403,
-        DENIED,
-    );
-    http(
-        "get-not-approved",
-        Get,
-        token,
-        get_body(uploaded_rest, json!({})),
-        403,
-        DENIED,
-    );
-    events.push(SampleEvent {
-        name: "wrong-path".into(),
-        event: http_api(
-            "wrong-path",
-            Complete,
-            token,
-            &ok_complete(),
-            "POST",
-            "/participant/other",
-        ),
-        status: 404,
-        error_type: Some("UnknownOperationException"),
-    });
-    events.push(SampleEvent {
-        name: "wrong-method".into(),
-        event: http_api(
-            "wrong-method",
-            Complete,
-            token,
-            &ok_complete(),
-            "GET",
-            Complete.path(),
-        ),
-        status: 405,
-        error_type: Some("MethodNotAllowedException"),
-    });
-    let rest_body = complete(json!([uploaded_rest]), json!("rest-1"));
-    for (name, token, encode, status, error_type) in [
-        ("rest-api-success", token, false, 200, None),
-        ("rest-api-base64-replay", token, true, 200, None),
-        ("rest-api-missing-header", None, false, 400, INVALID),
-    ] {
+            },
+        )
+        .collect();
+    // Another path, another method; then the REST API's payload (1.0), its body plain and base64.
+    #[rustfmt::skip]
+    let other: [(&str, &str, &str, u16, &'static str); 2] = [
+        ("wrong-path", "POST", "/participant/other", 404, "UnknownOperationException"),
+        ("wrong-method", "GET", Complete.path(), 405, "MethodNotAllowedException"),
+    ];
+    for (name, method, path, status, error_type) in other {
         events.push(SampleEvent {
             name: name.into(),
-            event: rest_api(name, Complete, token, &rest_body, encode),
+            event: http_api(name, Complete, me, &done(), method, path),
+            status,
+            error_type: Some(error_type),
+        });
+    }
+    let rest_body = complete(json!([pending]), json!("rest-1"));
+    #[rustfmt::skip]
+    let rest = [
+        ("rest-api-success", Complete, me, rest_body.clone(), false, 200, None),
+        ("rest-api-base64-replay", Complete, me, rest_body.clone(), true, 200, None),
+        ("rest-api-missing-header", Complete, None, rest_body, false, 400, INVALID),
+        ("rest-api-get-success", Get, agent, get(pending, json!({})), false, 200, None),
+    ];
+    for (name, operation, token, body, encode, status, error_type) in rest {
+        events.push(SampleEvent {
+            name: name.into(),
+            event: rest_api(name, operation, token, &body, encode),
             status,
             error_type,
         });
     }
-    events.push(SampleEvent {
-        name: "rest-api-get-success".into(),
-        event: rest_api(
-            "rest-api-get-success",
-            Get,
-            Some(demo::AGENT_TOKEN),
-            &get_body(uploaded_rest, json!({})),
-            false,
-        ),
-        status: 200,
-        error_type: None,
-    });
     events
 }
 

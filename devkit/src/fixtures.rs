@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use connect_attachments::api::Handler;
 use connect_attachments::domain::{
     epoch_seconds, AttachmentId, ClientTokenHash, Connection, DeclaredUpload, ObjectKey, Operation,
     TokenHash,
 };
-use connect_attachments::http::Handler;
-use connect_attachments::objects::S3Objects;
-use connect_attachments::schema::{self, Item, Status};
+use connect_attachments::objects::{ObjectError, S3Objects};
 use connect_attachments::service::{Service, Settings};
+use connect_attachments::store::schema::{self, Item, Status};
 
 use connect_attachments::store::DynamoDbStore;
 use http_body_util::{BodyExt, Full};
@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 use crate::local;
 
 pub use connect_attachments::domain::sha256_hex;
-pub use connect_attachments::schema::s;
 pub use connect_attachments::startup::App;
+pub use connect_attachments::store::schema::s;
 
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:016x}", fastrand::u64(..))
@@ -527,8 +527,8 @@ impl Captured {
         SILENT_GLOBAL.call_once(|| {
             let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
         });
-        let filter = connect_attachments::logging::filter(filter).expect("a valid filter");
-        tracing::subscriber::set_default(connect_attachments::logging::subscriber(
+        let filter = connect_attachments::telemetry::filter(filter).expect("a valid filter");
+        tracing::subscriber::set_default(connect_attachments::telemetry::subscriber(
             filter,
             self.clone(),
         ))
@@ -577,4 +577,66 @@ pub fn with_quota(max: u32) -> Settings {
     let mut settings = settings();
     settings.limits.max_attachments_per_contact = max;
     settings
+}
+
+/// A Lambda context whose invocation ends `left` from now.
+pub fn invocation_ending_in(left: Duration) -> lambda_http::Context {
+    let mut context = lambda_http::Context::default();
+    context.deadline = (SystemTime::now() + left)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    context
+}
+
+/// S3's object storage, with what a test or a bench needs instead: pre-signing is S3's (local,
+/// no network); `HeadObject` answered in memory when `head` is set; the deletion of one key
+/// refused (throttled).
+pub struct Overridden {
+    pub s3: S3Objects,
+    pub head: Option<connect_attachments::domain::StoredObject>,
+    pub failing_delete: Option<ObjectKey>,
+}
+
+impl connect_attachments::objects::Objects for Overridden {
+    async fn presign_upload(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+        size: u64,
+        now: SystemTime,
+        valid_for: Duration,
+    ) -> Result<connect_attachments::domain::PresignedUrl, ObjectError> {
+        self.s3
+            .presign_upload(key, content_type, size, now, valid_for)
+            .await
+    }
+
+    async fn presign_download(
+        &self,
+        key: &ObjectKey,
+        download: connect_attachments::objects::Download<'_>,
+        now: SystemTime,
+        valid_for: Duration,
+    ) -> Result<connect_attachments::domain::PresignedUrl, ObjectError> {
+        self.s3
+            .presign_download(key, download, now, valid_for)
+            .await
+    }
+
+    async fn head(
+        &self,
+        key: &ObjectKey,
+    ) -> Result<Option<connect_attachments::domain::StoredObject>, ObjectError> {
+        match &self.head {
+            Some(object) => Ok(Some(object.clone())),
+            None => self.s3.head(key).await,
+        }
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
+        if self.failing_delete.as_ref() == Some(key) {
+            return Err(ObjectError::Throttled);
+        }
+        self.s3.delete(key).await
+    }
 }

@@ -8,10 +8,11 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
+use connect_attachments::api::cors;
+use connect_attachments::config::Tables;
 use connect_attachments::config::{self, DEFAULT_BUCKET};
-use connect_attachments::cors;
-use connect_attachments::schema::Tables;
 use connect_attachments::startup;
+use connect_attachments::store::schema;
 
 pub const REGION: &str = "us-east-1";
 
@@ -101,7 +102,7 @@ pub async fn create_tables_and_bucket(
     tables: &Tables,
     bucket: &str,
 ) -> Result<(), BoxError> {
-    for table in tables.definitions() {
+    for table in schema::definitions(tables) {
         let created = dynamodb
             .create_table()
             .table_name(&table.name)
@@ -153,7 +154,7 @@ pub async fn create_tables_and_bucket(
         Err(e) => return Err(e.into()),
     }
     if let Ok(list) = std::env::var(config::ALLOWED_ORIGINS) {
-        let origins = cors::Origins::parse(&list).ok_or("ALLOWED_ORIGINS: a list of origins")?;
+        let origins = config::Origins::parse(&list).ok_or("ALLOWED_ORIGINS: a list of origins")?;
         put_bucket_cors(s3, bucket, origins.as_slice()).await?;
     }
     Ok(())

@@ -5,6 +5,9 @@
 //!   devkit events [DIR]      write the sample events (default `events/`)
 //!   devkit walkthrough PORT  print the walk-through for a function served on PORT
 //!   devkit function-env      print NAME=value for each setting of the function set here
+//!   devkit serve ADDRESS DIR serve the files of DIR (the demo page) on ADDRESS until stopped
+//!   devkit free-ports COUNT [OFFSET]  print COUNT free ports of 127.0.0.1, one a line (with
+//!                            OFFSET, port + OFFSET is free too)
 
 use devkit::{demo, events, local, walkthrough};
 
@@ -73,8 +76,22 @@ async fn main() -> Result<(), BoxError> {
             }
             Ok(())
         }
+        ["serve", address, dir] => {
+            devkit::server::serve_dir_at(address, *dir).await?;
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+        ["free-ports", count, rest @ ..] => {
+            let offset = rest.first().map_or(Ok(0), |o| o.parse())?;
+            for port in devkit::server::free_ports(count.parse()?, offset)? {
+                println!("{port}");
+            }
+            Ok(())
+        }
         _ => Err(
-            "usage: devkit setup | seed | events [DIR] | walkthrough PORT | function-env".into(),
+            "usage: devkit setup | seed | events [DIR] | walkthrough PORT | function-env \
+                  | serve ADDRESS DIR | free-ports COUNT [OFFSET]"
+                .into(),
         ),
     }
 }

@@ -6,12 +6,15 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::cgroup::CpuCgroup;
+use crate::usage::Usage;
 
 /// The X-Ray trace header every stub invocation carries.
 pub const TRACE_ID: &str =
@@ -26,13 +29,53 @@ struct Queue {
     waiting: Mutex<HashMap<String, oneshot::Sender<Posted>>>,
     /// The answers to the events given at start, in order.
     responses: mpsc::UnboundedSender<Posted>,
+    /// Every call the function made, in order of arrival.
+    calls: Mutex<Vec<Call>>,
+    /// The function's pid, once started, if its usage is read at each call.
+    measured_pid: OnceLock<u32>,
+}
+
+impl Queue {
+    /// Notes a call that just arrived (with the process's usage, if measured); its index.
+    fn note(&self, path: String, arrived: Instant) -> usize {
+        let usage = self.measured_pid.get().and_then(|pid| Usage::of(*pid));
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.push(Call {
+            path,
+            arrived,
+            answered: None,
+            usage,
+        });
+        calls.len() - 1
+    }
+}
+
+/// One call the function made to the Runtime API, as the stub saw it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The path: `…/invocation/next`, `…/invocation/{id}/response`, `…/error`, `…/init/error`.
+    pub path: String,
+    /// When it arrived.
+    pub arrived: Instant,
+    /// For a `/next`: when the stub handed an event out (`None`: no event came).
+    pub answered: Option<Instant>,
+    /// The process's usage as the call arrived (started with [`Launch::measure`]).
+    pub usage: Option<Usage>,
+}
+
+impl Call {
+    pub fn is_next(&self) -> bool {
+        self.path.ends_with("/invocation/next")
+    }
 }
 
 async fn runtime_api(
     queue: Arc<Queue>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let arrived = Instant::now();
     let path = request.uri().path().to_owned();
+    let call = queue.note(path.clone(), arrived);
     if path.ends_with("/invocation/next") {
         let next = queue.events.lock().await.recv().await;
         let Some((id, body)) = next else {
@@ -55,9 +98,16 @@ async fn runtime_api(
             .header("lambda-runtime-trace-id", TRACE_ID)
             .body(Full::new(Bytes::from(body)))
             .unwrap();
+        if let Some(call) = queue
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(call)
+        {
+            call.answered = Some(Instant::now());
+        }
         return Ok(response);
     }
-    let arrived = Instant::now();
     let body = request
         .into_body()
         .collect()
@@ -84,21 +134,89 @@ async fn runtime_api(
         .unwrap())
 }
 
-async fn serve(queue: Arc<Queue>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let queue = queue.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |r| runtime_api(queue.clone(), r));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
+/// Serves the Runtime API on a free port of 127.0.0.1 until the returned guard is dropped.
+async fn serve(queue: Arc<Queue>) -> std::io::Result<(String, Server)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        // The connections live in the set: stopping the server stops them, a parked `/next`
+        // included, instead of leaving them behind for the life of the caller's process.
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { break };
+                    // No Nagle: a small answer must not wait for the function's delayed ACK.
+                    let _ = stream.set_nodelay(true);
+                    let queue = queue.clone();
+                    connections.spawn(async move {
+                        let service =
+                            hyper::service::service_fn(move |r| runtime_api(queue.clone(), r));
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                Some(_) = connections.join_next() => {}
+            }
         }
     });
-    address.to_string()
+    Ok((address.to_string(), Server(task)))
+}
+
+/// The stub's server, stopped when dropped.
+struct Server(tokio::task::JoinHandle<()>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How [`FunctionProcess::launch`] starts the function.
+pub struct Launch<'a> {
+    /// The program exec'd: the function's binary, or a wrapper that execs it (`perf record`).
+    pub program: &'a str,
+    pub args: &'a [&'a str],
+    /// Set after the Lambda-like environment, so that these win.
+    pub env: &'a [(&'a str, &'a str)],
+    /// The events handed out, in order, to the function's `/next` calls.
+    pub events: Vec<String>,
+    /// Start the process inside this capped CPU cgroup.
+    pub cgroup: Option<&'a CpuCgroup>,
+    /// Read the process's [`Usage`] as each of its calls arrives (see [`FunctionProcess::calls`]).
+    pub measure: bool,
+}
+
+impl<'a> Launch<'a> {
+    /// `binary` fed `events`, with the default environment, uncapped, unmeasured.
+    pub fn new(binary: &'a str, events: Vec<String>) -> Self {
+        Self {
+            program: binary,
+            args: &[],
+            env: &[],
+            events,
+            cgroup: None,
+            measure: false,
+        }
+    }
+}
+
+/// What the function posted: the path, the time from exec to its arrival, and the body.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub path: String,
+    pub after: Duration,
+    pub body: String,
+}
+
+impl Answer {
+    /// A `/response` whose API Gateway answer says `statusCode` 200.
+    pub fn is_ok(&self) -> bool {
+        self.path.ends_with("/response")
+            && serde_json::from_str::<serde_json::Value>(&self.body)
+                .is_ok_and(|answer| answer["statusCode"] == 200)
+    }
 }
 
 /// Invokes the function of a [`FunctionProcess`] with one event at a time, as Lambda does.
@@ -137,34 +255,50 @@ pub struct FunctionProcess {
     responses: mpsc::UnboundedReceiver<Posted>,
     invoker: Invoker,
     log: tokio::task::JoinHandle<String>,
+    queue: Arc<Queue>,
+    _server: Server,
 }
 
 impl FunctionProcess {
     /// Execs `binary` with a clean, Lambda-like environment plus `env`, pointed at the local
     /// DynamoDB and S3 (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`).
     pub async fn start(binary: &str, env: &[(&str, &str)], events: Vec<String>) -> Self {
+        Self::launch(Launch {
+            env,
+            ..Launch::new(binary, events)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("start {binary}: {e}"))
+    }
+
+    /// Starts the function as [`start`](Self::start) does, as `launch` says: inside a CPU
+    /// cgroup, its usage read at each of its calls, or through a wrapper.
+    pub async fn launch(launch: Launch<'_>) -> std::io::Result<Self> {
         let (sender, responses) = mpsc::unbounded_channel();
         let (event_sender, event_receiver) = mpsc::unbounded_channel();
-        for (i, event) in events.into_iter().enumerate() {
+        for (i, event) in launch.events.into_iter().enumerate() {
             let _ = event_sender.send((format!("invocation-{i}"), event));
         }
         let queue = Arc::new(Queue {
             events: tokio::sync::Mutex::new(event_receiver),
             waiting: Mutex::default(),
             responses: sender,
+            calls: Mutex::default(),
+            measured_pid: OnceLock::new(),
         });
         let invoker = Invoker {
             queue: queue.clone(),
             events: event_sender,
             next_id: Arc::default(),
         };
-        let address = serve(queue).await;
+        let (address, server) = serve(queue.clone()).await?;
         let (dynamodb, s3) = (
             crate::local::dynamodb_endpoint(),
             crate::local::s3_endpoint(),
         );
-        let started = Instant::now();
-        let mut child = tokio::process::Command::new(binary)
+        let mut command = tokio::process::Command::new(launch.program);
+        command
+            .args(launch.args)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", address)
             .env("AWS_LAMBDA_FUNCTION_NAME", "connect-attachments")
@@ -177,14 +311,35 @@ impl FunctionProcess {
             .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
             .env("AWS_ENDPOINT_URL_S3", s3)
             .env("ATTACHMENTS_BUCKET", crate::local::bucket())
-            .envs(env.iter().copied())
+            .envs(launch.env.iter().copied())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let mut child = match launch.cgroup {
+            Some(cgroup) => cgroup.spawn_inside(|| command.spawn())?,
+            None => command.spawn()?,
+        };
+        let pid = child
+            .id()
+            .ok_or_else(|| std::io::Error::other("exited at once"))?;
+        if launch.measure {
+            let _ = queue.measured_pid.set(pid);
+        }
+        if let Some(cgroup) = launch.cgroup {
+            if !cgroup.holds(pid) {
+                return Err(std::io::Error::other(format!(
+                    "pid {pid} is not in {}",
+                    cgroup.path().display()
+                )));
+            }
+        }
         // Drain the output as it comes: a full pipe would block the function.
-        let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take())
+        else {
+            return Err(std::io::Error::other("no output pipes"));
+        };
         let log = tokio::spawn(async move {
             use tokio::io::AsyncReadExt;
             let (mut out, mut err) = (String::new(), String::new());
@@ -194,13 +349,47 @@ impl FunctionProcess {
             );
             out + &err
         });
-        Self {
+        Ok(Self {
             child,
             started,
             responses,
             invoker,
             log,
-        }
+            queue,
+            _server: server,
+        })
+    }
+
+    /// The process's id (the wrapper's, if started through one).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// When the process was exec'd.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Every call the function has made to the Runtime API so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.queue
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The next thing the function posted for the events given at start (a response or an
+    /// error), or `None` if nothing came within `timeout`.
+    pub async fn next_answer(&mut self, timeout: Duration) -> Option<Answer> {
+        let (path, arrived, body) = tokio::time::timeout(timeout, self.responses.recv())
+            .await
+            .ok()??;
+        Some(Answer {
+            path,
+            after: arrived - self.started,
+            body,
+        })
     }
 
     /// A handle that invokes the function with one more event (also through [`serve_http_api`]).
@@ -229,18 +418,32 @@ impl FunctionProcess {
     /// Peak resident memory so far, in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         let pid = self.child.id().expect("running");
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap()
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM")
+        crate::usage::peak_rss_kib(pid).expect("VmHWM")
     }
 
     /// Stops the function; everything it wrote to stdout and stderr.
     pub async fn stop(mut self) -> String {
         self.child.kill().await.unwrap();
         self.log.await.unwrap()
+    }
+
+    /// Asks the process to end with SIGINT (a wrapper such as `perf record` then writes its
+    /// output and ends what it runs), waits up to `grace` for it, then kills it; everything it
+    /// wrote to stdout and stderr.
+    pub async fn interrupt(mut self, grace: Duration) -> std::io::Result<String> {
+        if let Some(pid) = self.child.id() {
+            tokio::process::Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status()
+                .await?;
+        }
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            self.child.kill().await?;
+        }
+        self.log.await.map_err(std::io::Error::other)
     }
 }
 

@@ -1,5 +1,6 @@
-//! What the operations need from object storage, free of any SDK type: pre-signed URLs (signed
-//! locally, no network) and one `HeadObject` to confirm an upload.
+//! What the operations and the reaper need from object storage, free of any SDK type: pre-signed
+//! URLs (signed locally, no network), one `HeadObject` to confirm an upload, and the deletion of
+//! an abandoned upload's file.
 
 pub mod s3;
 
@@ -59,6 +60,9 @@ pub trait Objects: Send + Sync {
         &self,
         key: &ObjectKey,
     ) -> impl Future<Output = Result<Option<StoredObject>, ObjectError>> + Send;
+
+    /// Deletes the object under `key`; one already gone is a success.
+    fn delete(&self, key: &ObjectKey) -> impl Future<Output = Result<(), ObjectError>> + Send;
 }
 
 /// `Content-Disposition: attachment` with the file's name as RFC 6266 wants it: an ASCII

@@ -29,28 +29,6 @@ impl S3Objects {
         Self { client, bucket }
     }
 
-    /// Deletes the object under `key`; one already gone is a success (S3 answers 204 either way,
-    /// so a 404 means the bucket itself is missing: an error, not a deletion).
-    pub async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
-        match self
-            .client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(SdkError::TimeoutError(_)) => Err(ObjectError::DeadlineExceeded),
-            Err(error) => match error.raw_response().map(|raw| raw.status().as_u16()) {
-                Some(status) if THROTTLING_STATUSES.contains(&status) => {
-                    Err(ObjectError::Throttled)
-                }
-                _ => Err(ObjectError::Unavailable(error.into())),
-            },
-        }
-    }
-
     /// Opens (TLS included) the connection to S3 during init, as the store does for DynamoDB, and
     /// signs one URL of each kind (locally), so that the first request builds no pipeline. The
     /// key cannot exist (no attachment id is empty); its answer, 404 or 403, does not matter.
@@ -171,6 +149,28 @@ impl Objects for S3Objects {
             .await
             .map_err(|e| ObjectError::Presigning(e.into()))?;
         Ok(presigned(&request, now + valid_for))
+    }
+
+    /// Deletes the object under `key`; one already gone is a success (S3 answers 204 either way,
+    /// so a 404 means the bucket itself is missing: an error, not a deletion).
+    async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::TimeoutError(_)) => Err(ObjectError::DeadlineExceeded),
+            Err(error) => match error.raw_response().map(|raw| raw.status().as_u16()) {
+                Some(status) if THROTTLING_STATUSES.contains(&status) => {
+                    Err(ObjectError::Throttled)
+                }
+                _ => Err(ObjectError::Unavailable(error.into())),
+            },
+        }
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<Option<StoredObject>, ObjectError> {

@@ -2,26 +2,20 @@
 //! one transaction (or one transactional read) per operation.
 
 pub mod dynamodb;
+pub mod schema;
 
 use std::future::Future;
 use std::time::SystemTime;
 
+pub use crate::config::Limits;
 use crate::domain::{
-    ApprovedAttachment, AttachmentId, ClientTokenHash, Connection, DeclaredUpload, Fingerprint,
-    Outcome, StoredObject, TokenHash,
+    ApprovedAttachment, AttachmentId, ClientTokenHash, Connection, DeclaredUpload, Effect,
+    Fingerprint, Operation, StoredObject, TokenHash,
 };
 
 pub use dynamodb::DynamoDbStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The limits every write checks, fixed per deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub idempotency_ttl_seconds: u64,
-    pub max_attachments_per_contact: u32,
-    pub pending_attachment_ttl_seconds: u64,
-}
 
 /// The caller of a write: who they are, and what they asked, fixed once per request so that
 /// every retry of it sends the very same transaction.
@@ -51,8 +45,8 @@ pub struct Completion<'a> {
     pub attachment_id: &'a AttachmentId,
     /// What S3 holds under the attachment's key.
     pub object: &'a StoredObject,
-    /// The content type the record must hold, compared exactly: S3's, or the record's own when
-    /// the two differ only in case.
+    /// The content type the record must hold, compared exactly: S3's (the store approves the
+    /// record's own spelling when the two differ only in case).
     pub expected_content_type: &'a str,
 }
 
@@ -60,7 +54,7 @@ pub struct Completion<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
     pub attachment_id: AttachmentId,
-    pub outcome: Outcome,
+    pub effect: Effect,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +71,9 @@ pub enum StoreError {
     NotUploaded,
     #[error("the uploaded object does not match the declared size or content type")]
     UploadMismatch,
-    /// The record's declared type equals S3's but for case: the same completion may be sent
-    /// again, expecting the record's own spelling.
-    #[error("the declared content type differs from S3's in case only")]
-    ContentTypeCase(String),
+    /// The ClientToken was already used, for this operation, with other parameters.
     #[error("the ClientToken was already used with other parameters")]
-    ClientTokenReused,
+    ClientTokenReused(Operation),
     #[error("the contact's attachment quota is used up")]
     QuotaExceeded,
     /// A concurrent transaction held one of the items; the same transaction may be retried.
@@ -121,7 +112,7 @@ pub trait Store: Send + Sync {
     fn complete(
         &self,
         completion: &Completion<'_>,
-    ) -> impl Future<Output = Result<Outcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Effect, StoreError>> + Send;
 
     /// For a completion whose object S3 does not hold: reads the connection, the attachment and
     /// the caller's record together and answers a replay or the reason for the refusal
@@ -130,7 +121,7 @@ pub trait Store: Send + Sync {
         &self,
         caller: &Caller<'_>,
         attachment_id: &AttachmentId,
-    ) -> impl Future<Output = Result<Outcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Effect, StoreError>> + Send;
 
     /// Reads the connection and the attachment together: an APPROVED attachment of the
     /// connection's contact, or `ConnectionGone` / `AttachmentNotFound`.

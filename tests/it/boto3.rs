@@ -8,7 +8,7 @@ use devkit::local;
 async fn boto3_parses_every_answer_as_its_modeled_exception() {
     let python = api_tool("python");
     let handler = handler_with(local::dynamodb_client(), with_quota(3));
-    let address = devkit::server::serve(handler).await;
+    let address = devkit::server::serve_handler(handler).await;
     let alice = Participant::connected(&unique("contact")).await;
     let attachments = [
         alice.attachment().await,
@@ -17,7 +17,7 @@ async fn boto3_parses_every_answer_as_its_modeled_exception() {
     ];
 
     let output = tokio::process::Command::new(python)
-        .arg("tests/it/boto3_client.py")
+        .arg("tests/it/clients/boto3_client.py")
         .arg(format!("http://{address}"))
         .arg(&alice.token)
         .args(&attachments)

@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
+use connect_attachments::config::Origins;
 use connect_attachments::config::ALLOWED_ORIGINS;
-use connect_attachments::cors::Origins;
 use devkit::fixtures::*;
 use devkit::runtime_api::{serve_http_api, FunctionProcess};
 use devkit::{demo, local};
@@ -49,11 +49,11 @@ async fn deployed_function(origin: &str) -> (String, FunctionProcess) {
     (format!("http://{api}"), function)
 }
 
-/// What a page did with `file`, as `tests/it/browser_client.py` reports it.
+/// What a page did with `file`, as `tests/it/clients/browser_client.py` reports it.
 async fn in_the_browser(client: &str, page: &str, file: &Path, screenshot: &str) -> Value {
     std::fs::create_dir_all(SCREENSHOTS).unwrap();
     let output = tokio::process::Command::new(browser_python())
-        .arg("tests/it/browser_client.py")
+        .arg("tests/it/clients/browser_client.py")
         .arg(client)
         .arg(page)
         .arg(file)

@@ -162,7 +162,7 @@ async fn rejected_attachment_is_409() {
         &attachment_id,
         &alice.participant_id,
         &alice.contact_id,
-        connect_attachments::schema::Status::Rejected,
+        connect_attachments::store::schema::Status::Rejected,
     )
     .await;
 
@@ -268,7 +268,7 @@ async fn unknown_foreign_and_other_contact_attachments_get_one_identical_403() {
         &other_contact,
         &alice.participant_id,
         &unique("contact"),
-        connect_attachments::schema::Status::InProgress,
+        connect_attachments::store::schema::Status::InProgress,
     )
     .await;
 
@@ -381,7 +381,7 @@ async fn expired_idempotency_record_counts_as_absent() {
         .handle(alice.complete_request(&first, "token-1"))
         .await);
     // Age the record past its TTL (DynamoDB deletes expired items only eventually).
-    let key = connect_attachments::schema::idempotency_key(
+    let key = connect_attachments::store::schema::idempotency_key(
         COMPLETE,
         &alice.participant_id,
         &connect_attachments::domain::ClientTokenHash::of("token-1"),

@@ -4,7 +4,7 @@
 use crate::COMPLETE;
 use std::sync::Arc;
 
-use connect_attachments::request::MAX_BODY_BYTES;
+use connect_attachments::api::parse::MAX_BODY_BYTES;
 use devkit::fixtures::*;
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Response};

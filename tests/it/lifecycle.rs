@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use connect_attachments::domain::Operation;
-use connect_attachments::schema::{self, Status};
+use connect_attachments::store::schema::{self, Status};
 use devkit::fixtures::*;
 use devkit::local;
 use serde_json::{json, Value};

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use connect_attachments::api::parse::{
+    ATTACHMENT_IDS_PER_REQUEST, BEARER_HEADER, MAX_ATTACHMENT_ID_CHARS, MAX_ATTACHMENT_NAME_CHARS,
+    MAX_CLIENT_TOKEN_CHARS, MAX_CONNECTION_TOKEN_CHARS, MAX_CONTENT_TYPE_CHARS,
+    MAX_URL_EXPIRY_SECONDS, MIN_URL_EXPIRY_SECONDS,
+};
 use connect_attachments::domain::Operation;
 use connect_attachments::error::{ApiError, ConflictReason};
-use connect_attachments::operations::complete::{self, ATTACHMENT_IDS_PER_REQUEST};
-use connect_attachments::operations::get::{self, MAX_URL_EXPIRY_SECONDS, MIN_URL_EXPIRY_SECONDS};
-use connect_attachments::operations::start::{MAX_ATTACHMENT_NAME_CHARS, MAX_CONTENT_TYPE_CHARS};
-use connect_attachments::request::{
-    BEARER_HEADER, MAX_CLIENT_TOKEN_CHARS, MAX_CONNECTION_TOKEN_CHARS,
-};
 use serde_yaml_ng::Value;
 
 fn spec() -> Value {
@@ -78,17 +77,14 @@ fn the_operations_headers_and_limits_match_the_code() {
     let ids = &complete["properties"]["AttachmentIds"];
     assert_eq!(ids["minItems"], ATTACHMENT_IDS_PER_REQUEST as u64);
     assert_eq!(ids["maxItems"], ATTACHMENT_IDS_PER_REQUEST as u64);
-    length(&ids["items"], complete::MAX_ATTACHMENT_ID_CHARS);
+    length(&ids["items"], MAX_ATTACHMENT_ID_CHARS);
     length(
         &complete["properties"]["ClientToken"],
         MAX_CLIENT_TOKEN_CHARS,
     );
 
     let get = body(Operation::GetAttachment);
-    length(
-        &get["properties"]["AttachmentId"],
-        get::MAX_ATTACHMENT_ID_CHARS,
-    );
+    length(&get["properties"]["AttachmentId"], MAX_ATTACHMENT_ID_CHARS);
     let expiry = &get["properties"]["UrlExpiryInSeconds"];
     assert_eq!(expiry["minimum"], MIN_URL_EXPIRY_SECONDS);
     assert_eq!(expiry["maximum"], MAX_URL_EXPIRY_SECONDS);
@@ -137,7 +133,7 @@ fn every_error_each_operation_answers_is_described_with_its_status_and_type() {
             .collect();
         let implemented: BTreeMap<u16, String> = errors
             .iter()
-            .map(|e| (e.status().as_u16(), e.name().to_owned()))
+            .map(|e| (e.status(), e.name().to_owned()))
             .collect();
         assert_eq!(described, implemented, "{}", operation.name());
     }

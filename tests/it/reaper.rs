@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use connect_attachments::domain::{AttachmentId, ObjectKey};
-use connect_attachments::objects::{ObjectError, S3Objects};
-use connect_attachments::reaper::{self, Decision, Deleter};
+use connect_attachments::objects::S3Objects;
+use connect_attachments::reaper::{self, Decision};
 use devkit::events::{attachment_removal, reaper_samples};
 use devkit::fixtures::*;
 use devkit::local;
@@ -92,18 +92,6 @@ async fn a_batch_deletes_abandoned_files_only_and_a_file_already_gone_is_a_succe
     assert!(again.batch_item_failures.is_empty(), "idempotent");
 }
 
-/// S3, except for one key it cannot delete.
-struct FailingFor(ObjectKey);
-
-impl Deleter for FailingFor {
-    async fn delete(&self, key: &ObjectKey) -> Result<(), ObjectError> {
-        if *key == self.0 {
-            return Err(ObjectError::Throttled);
-        }
-        objects().delete(key).await
-    }
-}
-
 #[tokio::test]
 async fn a_failed_deletion_is_reported_for_its_record_alone() {
     let contact = unique("contact");
@@ -117,7 +105,11 @@ async fn a_failed_deletion_is_reported_for_its_record_alone() {
         attachment_removal("11", true, "IN_PROGRESS", &contact, &failing),
         attachment_removal("12", true, "IN_PROGRESS", &contact, &last),
     ]);
-    let deleter = FailingFor(ObjectKey::new(&contact, &AttachmentId::new(&failing)));
+    let deleter = Overridden {
+        s3: objects(),
+        head: None,
+        failing_delete: Some(ObjectKey::new(&contact, &AttachmentId::new(&failing))),
+    };
 
     let response = reaper::reap(&deleter, &event).await;
 

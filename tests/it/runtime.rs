@@ -35,7 +35,7 @@ fn assert_headers_to_include_are_signed_and_allowed_by_the_bucket(upload: &Value
             "{name} is signed: {signed}"
         );
         assert!(
-            connect_attachments::cors::BUCKET_HEADERS.contains(&name),
+            connect_attachments::api::cors::BUCKET_HEADERS.contains(&name),
             "the bucket's CORS allows {name}"
         );
     }

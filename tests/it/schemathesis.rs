@@ -40,7 +40,7 @@ async fn run(url: &str, extra: &[&str]) {
 async fn the_served_function_conforms_to_openapi_yaml() {
     // No quota to run out of: generated requests must answer the same whenever they run.
     let handler = handler_with(devkit::local::dynamodb_client(), with_quota(u32::MAX));
-    let address = devkit::server::serve(handler).await;
+    let address = devkit::server::serve_handler(handler).await;
     let url = format!("http://{address}");
     let alice = Participant::connected(&unique("contact")).await;
     for _ in 0..4 {

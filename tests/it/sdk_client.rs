@@ -43,7 +43,7 @@ async fn complete(
 #[tokio::test]
 async fn success_and_every_modeled_error_parse_as_their_typed_variants() {
     let handler = handler_with(local::dynamodb_client(), with_quota(2));
-    let sdk = participant_client(devkit::server::serve(handler).await);
+    let sdk = participant_client(devkit::server::serve_handler(handler).await);
     let contact = unique("contact");
     let alice = Participant::connected(&contact).await;
     let first = alice.attachment().await;
@@ -91,7 +91,7 @@ async fn success_and_every_modeled_error_parse_as_their_typed_variants() {
 async fn the_whole_lifecycle_through_the_sdk_and_each_operations_typed_errors() {
     use aws_sdk_connectparticipant::operation::get_attachment::GetAttachmentError as GetError;
     use aws_sdk_connectparticipant::operation::start_attachment_upload::StartAttachmentUploadError as StartError;
-    let sdk = participant_client(devkit::server::serve(handler()).await);
+    let sdk = participant_client(devkit::server::serve_handler(handler()).await);
     let contact = unique("contact");
     let customer = Participant::connected(&contact).await;
     let agent = Participant::connected(&contact).await;
@@ -196,7 +196,8 @@ async fn throttling_parses_as_throttling_exception() {
         |c| c.retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
     );
     mocked_upload().await;
-    let sdk = participant_client(devkit::server::serve(handler_with(dynamodb, settings())).await);
+    let sdk =
+        participant_client(devkit::server::serve_handler(handler_with(dynamodb, settings())).await);
 
     match complete(&sdk, "token", "a", "t").await {
         Err(E::ThrottlingException(e)) => assert!(!e.message().is_empty()),
@@ -213,7 +214,7 @@ async fn an_unreachable_dynamodb_parses_as_internal_server_exception() {
         local::dynamodb_client_for(&endpoint, std::time::Duration::from_millis(500)),
         settings(),
     );
-    let sdk = participant_client(devkit::server::serve(handler).await);
+    let sdk = participant_client(devkit::server::serve_handler(handler).await);
 
     match complete(&sdk, "token", "a", "t").await {
         Err(E::InternalServerException(e)) => {

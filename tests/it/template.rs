@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use connect_attachments::config::Tables;
 use connect_attachments::config::FUNCTION_VARIABLES;
 use connect_attachments::domain::Operation;
-use connect_attachments::schema::Tables;
 use serde_yaml_ng::Value;
 
 const FUNCTION: &str = "AttachmentsFunction";
@@ -94,7 +94,13 @@ fn the_environment_is_exactly_what_the_code_reads() {
 fn the_tables_have_the_codes_keys_and_ttl() {
     let template = template();
     let names = ["ConnectionsTable", "AttachmentsTable", "IdempotencyTable"];
-    for (name, definition) in names.into_iter().zip(Tables::default().definitions()) {
+    for (name, definition) in
+        names
+            .into_iter()
+            .zip(connect_attachments::store::schema::definitions(
+                &Tables::default(),
+            ))
+    {
         let (key, ttl) = (definition.partition_key, definition.ttl_attribute);
         let table = resource(&template, name);
         let properties = &table["Properties"];
@@ -257,7 +263,7 @@ fn the_bucket_is_private_encrypted_tls_only_and_open_to_the_widgets_origins() {
 
 #[test]
 fn the_apis_cors_is_the_functions_and_the_buckets_rule_is_the_local_ones() {
-    use connect_attachments::cors;
+    use connect_attachments::api::cors;
     let template = template();
     let strings = |value: &Value| -> Vec<String> {
         value
@@ -322,7 +328,7 @@ fn dashboard_metrics(template: &Value) -> Vec<Vec<serde_json::Value>> {
 #[test]
 fn the_dashboard_and_alarms_use_the_metrics_the_code_emits() {
     use connect_attachments::domain::Operation;
-    use connect_attachments::metrics::{DIMENSIONS, METRIC_NAMES};
+    use connect_attachments::telemetry::{DIMENSIONS, METRIC_NAMES};
     let template = template();
     let ours = "${MetricsNamespace}";
     let rows: Vec<_> = dashboard_metrics(&template)
@@ -444,7 +450,7 @@ fn lambda_keeps_the_log_lines_of_the_level_the_log_level_parameter_names() {
 
 #[test]
 fn the_reaper_reads_only_ttl_deletions_of_pending_records_and_may_only_delete_objects() {
-    use connect_attachments::schema::{Status, STATUS};
+    use connect_attachments::store::schema::{Status, STATUS};
     let template = template();
     let reaper = resource(&template, "ReaperFunction");
     assert_eq!(reaper["Metadata"]["BuildProperties"]["Binary"], "reaper");

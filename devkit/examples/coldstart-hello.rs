@@ -1,5 +1,6 @@
-//! The floor of the cold-start benchmark: a lambda_http hello world (no SDK, no TLS, no I/O), so
-//! that what exec, the loader and the runtime cost alone is measured next to the real functions.
+//! The floor of the cold-start benchmark (benches/coldstart.rs): a lambda_http hello world (no
+//! SDK, no TLS, no I/O), so that what exec, the loader and the runtime cost alone is measured
+//! next to the function and the baseline.
 
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 

@@ -1,4 +1,4 @@
-//! Authentication, shared by the operations that write: the token's hash → the participant's
+//! The connection cache, for the operations that write: the token's hash → the participant's
 //! connection, from a container-wide cache or one `GetItem`.
 
 use std::num::NonZeroUsize;
@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
 
-use crate::budget::Budget;
+use super::Meter;
 use crate::domain::{epoch_seconds, Connection, TokenHash};
 use crate::error::ApiError;
 use crate::store::{Store, StoreError};
@@ -33,13 +33,13 @@ impl Connections {
         store: &S,
         token_hash: &TokenHash,
         now: std::time::SystemTime,
-        budget: &mut Budget,
+        meter: &mut Meter,
     ) -> Result<Connection, ApiError> {
         let now = epoch_seconds(now);
         if let Some(connection) = self.cached(token_hash, now) {
             return Ok(connection);
         }
-        match budget.dynamodb(store.find_connection(token_hash)).await {
+        match meter.dynamodb(store.find_connection(token_hash)).await {
             Ok(Some(connection)) if connection.is_live(now) => {
                 self.cache().put(token_hash.clone(), connection.clone());
                 Ok(connection)

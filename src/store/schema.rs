@@ -1,6 +1,6 @@
-//! The storage schema, written once: table and attribute names, key formats and item builders.
-//! The store, the seeding tool, the tests, the benches and template.yaml's drift test all read
-//! it from here.
+//! The storage schema, written once, beside the store that uses it: table and attribute names,
+//! key formats and item builders. The seeding tool, the tests, the benches and template.yaml's
+//! drift test all read it from here.
 //!
 //! - connections (`TokenHash`): `ParticipantId`, `ContactId`, `ExpiresAt` (TTL). Read only here.
 //! - attachments (`AttachmentId`): `ContactId`, `ParticipantId`, `Status`, `AttachmentName`,
@@ -16,6 +16,7 @@ use std::time::SystemTime;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::config::Tables;
 use crate::domain::{ClientTokenHash, Connection, DeclaredUpload, Operation, TokenHash};
 
 pub const TOKEN_HASH: &str = "TokenHash";
@@ -53,24 +54,6 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tables {
-    pub connections: String,
-    pub attachments: String,
-    pub idempotency: String,
-}
-
-/// The contract's local defaults.
-impl Default for Tables {
-    fn default() -> Self {
-        Self {
-            connections: "connections".into(),
-            attachments: "attachments".into(),
-            idempotency: "idempotency".into(),
-        }
-    }
-}
-
 /// How a table is keyed: what creating it (locally, or in template.yaml) needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDefinition {
@@ -79,26 +62,25 @@ pub struct TableDefinition {
     pub ttl_attribute: Option<&'static str>,
 }
 
-impl Tables {
-    pub fn definitions(&self) -> [TableDefinition; 3] {
-        [
-            TableDefinition {
-                name: self.connections.clone(),
-                partition_key: TOKEN_HASH,
-                ttl_attribute: Some(EXPIRES_AT),
-            },
-            TableDefinition {
-                name: self.attachments.clone(),
-                partition_key: ATTACHMENT_ID,
-                ttl_attribute: Some(EXPIRES_AT),
-            },
-            TableDefinition {
-                name: self.idempotency.clone(),
-                partition_key: IDEMPOTENCY_KEY,
-                ttl_attribute: Some(EXPIRES_AT),
-            },
-        ]
-    }
+/// How each of `tables` is keyed.
+pub fn definitions(tables: &Tables) -> [TableDefinition; 3] {
+    [
+        TableDefinition {
+            name: tables.connections.clone(),
+            partition_key: TOKEN_HASH,
+            ttl_attribute: Some(EXPIRES_AT),
+        },
+        TableDefinition {
+            name: tables.attachments.clone(),
+            partition_key: ATTACHMENT_ID,
+            ttl_attribute: Some(EXPIRES_AT),
+        },
+        TableDefinition {
+            name: tables.idempotency.clone(),
+            partition_key: IDEMPOTENCY_KEY,
+            ttl_attribute: Some(EXPIRES_AT),
+        },
+    ]
 }
 
 /// The key of a participant's idempotency record for one operation: scoped to the operation and

@@ -1,24 +1,27 @@
-//! The HTTP adapter: route to an operation, hand it the header and body, write the response.
+//! The HTTP adapter, the one way in: answer a preflight, route to an operation, parse its
+//! request ([`parse`]), run it on the [`Service`] under a call [`Meter`], write the response
+//! ([`response`]), and tell the log and the metrics what happened.
+
+pub mod cors;
+pub mod parse;
+pub mod response;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
-use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::cors::Origins;
+use self::response::{respond, Report};
+use crate::config::Origins;
 use crate::domain::Operation;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
 use crate::objects::Objects;
-use crate::operations::{self, Answer, Report};
-use crate::service::Service;
+use crate::service::{Meter, Service};
 use crate::store::Store;
-
-const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
-const ERROR_TYPE_HEADER: &str = "X-Amzn-ErrorType";
+use crate::telemetry::{self, Metrics};
 /// Time kept back from the invocation's deadline to write and post the response.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 
@@ -57,7 +60,8 @@ impl<S: Store, O: Objects> Handler<S, O> {
     /// Answers one API Gateway request. Never fails and never panics: every problem, a panic
     /// included, becomes one of the contract's responses.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        if let Some(preflight) = self.origins.preflight(request.method(), request.headers()) {
+        if let Some(preflight) = cors::preflight(&self.origins, request.method(), request.headers())
+        {
             return preflight;
         }
         let started = Instant::now();
@@ -74,34 +78,53 @@ impl<S: Store, O: Objects> Handler<S, O> {
         let trace_id = request
             .lambda_context_ref()
             .and_then(|c| c.xray_trace_id.as_deref());
-        log_request(&request_id, trace_id.unwrap_or_default(), &report, started);
+        let record = report.record(&request_id, trace_id.unwrap_or_default(), started.elapsed());
+        telemetry::log_request(&record);
         if let Some(metrics) = &self.metrics {
-            metrics.record(&report, started.elapsed());
+            metrics.record(&record);
         }
         let mut response = respond(&request_id, &report.result);
-        self.origins.decorate(request.headers(), &mut response);
+        cors::decorate(&self.origins, request.headers(), &mut response);
         response
     }
 
+    /// Parses and runs one request of `operation`.
     async fn dispatch(&self, operation: Result<Operation, ApiError>, request: &Request) -> Report {
-        match operation {
-            Ok(operation) => {
-                operations::run(
-                    &self.service,
-                    operation,
-                    request.headers(),
-                    request.body(),
-                    deadline(request),
-                )
-                .await
+        let operation = match operation {
+            Ok(operation) => operation,
+            Err(error) => return Report::without_calls(None, error),
+        };
+        let (headers, body) = (request.headers(), request.body().as_ref());
+        let now = SystemTime::now();
+        let mut meter = Meter::new(deadline(request));
+        let service = &self.service;
+        let result = match operation {
+            Operation::StartAttachmentUpload => {
+                match parse::start(headers, body, &service.settings().uploads) {
+                    Ok(request) => service.start(&request, now, &mut meter).await,
+                    Err(error) => Err(error),
+                }
             }
-            Err(error) => Report::without_calls(None, error),
+            Operation::CompleteAttachmentUpload => match parse::complete(headers, body) {
+                Ok(request) => service.complete(&request, now, &mut meter).await,
+                Err(error) => Err(error),
+            },
+            Operation::GetAttachment => match parse::get(headers, body) {
+                Ok(request) => service.get(&request, now, &mut meter).await,
+                Err(error) => Err(error),
+            },
+        };
+        Report {
+            operation: Some(operation),
+            result,
+            dynamodb_calls: meter.dynamodb_calls,
+            s3_calls: meter.s3_calls,
         }
     }
 }
 
-/// Serves a `Handler` as a `lambda_http` service, for `lambda_http::run`.
-pub async fn serve<S, O>(handler: Arc<Handler<S, O>>) -> Result<(), lambda_http::Error>
+/// Runs a `Handler` as the Lambda function, with `lambda_http::run`.
+pub async fn run<S, O>(handler: Arc<Handler<S, O>>) -> Result<(), lambda_http::Error>
 where
     S: Store + 'static,
     O: Objects + 'static,
@@ -153,88 +176,6 @@ fn request_id(request: &Request) -> String {
         .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)))
-}
-
-fn respond(request_id: &str, result: &Result<Answer, ApiError>) -> Response<Body> {
-    let (status, body, error_type) = match result {
-        Ok(answer) => (
-            StatusCode::OK,
-            answer
-                .body()
-                .map_or(Body::Empty, |json| Body::Text(json.to_string())),
-            None,
-        ),
-        Err(error) => (
-            error.status(),
-            Body::Text(serde_json::json!({ "Message": error.to_string() }).to_string()),
-            Some(error.name()),
-        ),
-    };
-    let has_body = !matches!(body, Body::Empty);
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert(REQUEST_ID_HEADER, value);
-    }
-    if let Some(name) = error_type {
-        headers.insert(ERROR_TYPE_HEADER, HeaderValue::from_static(name));
-    }
-    if has_body {
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-    }
-    if matches!(result, Err(ApiError::MethodNotAllowed)) {
-        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
-    }
-    response
-}
-
-/// The one log line of a request. It carries no header or body content and no URL: only
-/// hashes travel past the parser, and they are not logged either.
-fn log_request(request_id: &str, xray_trace_id: &str, report: &Report, started: Instant) {
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let operation = report.operation.map_or("none", Operation::name);
-    let (dynamodb_calls, s3_calls) = (report.dynamodb_calls, report.s3_calls);
-    match &report.result {
-        Ok(answer) => tracing::info!(
-            request_id,
-            xray_trace_id,
-            operation,
-            outcome = "OK",
-            replay = answer.replayed(),
-            status = 200,
-            latency_ms,
-            dynamodb_calls,
-            s3_calls,
-            "request completed"
-        ),
-        Err(error @ ApiError::Internal(_)) => tracing::error!(
-            request_id,
-            xray_trace_id,
-            operation,
-            outcome = error.name(),
-            status = error.status().as_u16(),
-            latency_ms,
-            dynamodb_calls,
-            s3_calls,
-            error_detail = %crate::logging::error_chain(error),
-            "request failed"
-        ),
-        Err(error) => tracing::info!(
-            request_id,
-            xray_trace_id,
-            operation,
-            outcome = error.name(),
-            status = error.status().as_u16(),
-            latency_ms,
-            dynamodb_calls,
-            s3_calls,
-            "request refused"
-        ),
-    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
