@@ -88,6 +88,7 @@ impl Store for WithoutNetwork {
             name: upload.name,
             content_type: upload.content_type,
             size: upload.size,
+            expires_at: None,
         })
     }
 }
@@ -141,13 +142,15 @@ fn handler(cancellation: Option<Vec<CancellationReason>>) -> Handler<WithoutNetw
             store,
             cancellation,
         },
-        // Real pre-signing (local: no network), `HeadObject` answered in memory.
+        // Real pre-signing (local: no network), the ranged `GetObject` answered in memory.
         Overridden {
             s3: objects,
             head: Some(StoredObject {
                 size: demo::upload().size,
                 content_type: demo::upload().content_type,
                 etag: "\"0123456789abcdef\"".into(),
+                last_modified: None,
+                first_bytes: demo::FILE.to_vec(),
             }),
             failing_delete: None,
         },

@@ -208,7 +208,21 @@ fn coldstart_table(cs: &Value) -> Vec<String> {
         "| binary, mode | init wall | init CPU | 1st invocation wall | 1st CPU | init + 1st CPU | warm wall | warm CPU |".into(),
         "|---|---|---|---|---|---|---|---|".into(),
     ];
-    for (name, _) in results.as_object().into_iter().flatten() {
+    // The function first, then any builds tried beside it, the baseline and the floor.
+    let rank = |name: &str| match name {
+        "function" => 0,
+        "baseline" => 2,
+        "hello" => 3,
+        _ => 1,
+    };
+    let mut names: Vec<&String> = results
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(n, _)| n)
+        .collect();
+    names.sort_by_key(|name| rank(name));
+    for name in names {
         for mode in ["capped", "uncapped"] {
             if results[name][mode].is_null() {
                 continue;

@@ -34,6 +34,8 @@ function explain(error) {
     case "ThrottlingException":
       return "Too many requests right now: try again in a moment.";
     case "ConflictException":
+      if (/content does not match/.test(message))
+        return "This file is not what its type says, so it cannot be sent in the chat.";
       return "The upload did not complete: send the file again.";
     case "UploadFailed":
       return "The file could not be uploaded to storage.";

@@ -26,9 +26,10 @@ pub const S3_TIMEOUT_MS: &str = "S3_TIMEOUT_MS";
 pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const RUST_LOG: &str = "RUST_LOG";
+pub const ATTACHMENT_RETENTION_DAYS: &str = "ATTACHMENT_RETENTION_DAYS";
 
 /// The variables the API function reads that a deployment sets (Lambda itself sets `AWS_*`).
-pub const FUNCTION_VARIABLES: [&str; 15] = [
+pub const FUNCTION_VARIABLES: [&str; 16] = [
     CONNECTIONS_TABLE,
     ATTACHMENTS_TABLE,
     IDEMPOTENCY_TABLE,
@@ -44,6 +45,7 @@ pub const FUNCTION_VARIABLES: [&str; 15] = [
     ALLOWED_ORIGINS,
     METRICS_NAMESPACE,
     RUST_LOG,
+    ATTACHMENT_RETENTION_DAYS,
 ];
 
 /// The variables the reaper reads.
@@ -59,6 +61,8 @@ pub const DEFAULT_MAX_ATTACHMENTS_PER_CONTACT: u32 = 100;
 pub const DEFAULT_PENDING_ATTACHMENT_TTL_SECONDS: u64 = 86_400;
 pub const DEFAULT_MAX_ATTACHMENT_SIZE_BYTES: u64 = 20 * 1024 * 1024;
 pub const DEFAULT_UPLOAD_URL_TTL_SECONDS: u64 = 300;
+/// 0: approved files are kept.
+pub const DEFAULT_ATTACHMENT_RETENTION_DAYS: u64 = 0;
 pub const DEFAULT_TIMEOUT_MS: u64 = 3_000;
 pub const DEFAULT_LOG_FILTER: &str = "info";
 pub const DEFAULT_METRICS_NAMESPACE: &str = "ChatAttachments";
@@ -80,6 +84,8 @@ pub const DEFAULT_ALLOWED_CONTENT_TYPES: [&str; 16] = [
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 ];
+/// A hundred years: a longer retention is a mistake.
+const MAX_ATTACHMENT_RETENTION_DAYS: u64 = 36_500;
 /// S3's limit on a SigV4 pre-signed URL's life: 7 days.
 const MAX_UPLOAD_URL_TTL_SECONDS: u64 = 604_800;
 
@@ -152,6 +158,8 @@ pub struct Limits {
     pub idempotency_ttl_seconds: u64,
     pub max_attachments_per_contact: u32,
     pub pending_attachment_ttl_seconds: u64,
+    /// How long an approved attachment's file and record are kept; 0: for good.
+    pub retention_seconds: u64,
 }
 
 /// What a start accepts and how long its URL lives.
@@ -187,6 +195,7 @@ impl Default for Settings {
                 idempotency_ttl_seconds: DEFAULT_IDEMPOTENCY_TTL_SECONDS,
                 max_attachments_per_contact: DEFAULT_MAX_ATTACHMENTS_PER_CONTACT,
                 pending_attachment_ttl_seconds: DEFAULT_PENDING_ATTACHMENT_TTL_SECONDS,
+                retention_seconds: DEFAULT_ATTACHMENT_RETENTION_DAYS * 86_400,
             },
             uploads: Uploads {
                 max_size_bytes: DEFAULT_MAX_ATTACHMENT_SIZE_BYTES,
@@ -282,6 +291,18 @@ impl Config {
                     PENDING_ATTACHMENT_TTL_SECONDS,
                     DEFAULT_PENDING_ATTACHMENT_TTL_SECONDS,
                 )?,
+                retention_seconds: 86_400
+                    * env.read(
+                        ATTACHMENT_RETENTION_DAYS,
+                        DEFAULT_ATTACHMENT_RETENTION_DAYS,
+                        |text| {
+                            text.trim()
+                                .parse::<u64>()
+                                .ok()
+                                .filter(|days| *days <= MAX_ATTACHMENT_RETENTION_DAYS)
+                        },
+                        "a whole number of days from 0 (keep files) to 36500",
+                    )?,
             },
             uploads: Uploads {
                 max_size_bytes: env
@@ -523,6 +544,7 @@ mod tests {
             86_400
         );
         assert_eq!(config.settings.uploads.max_size_bytes, 20_971_520);
+        assert_eq!(config.settings.limits.retention_seconds, 0);
         assert_eq!(config.settings.uploads.allowed_content_types.len(), 16);
         assert_eq!(config.settings.uploads.url_ttl, Duration::from_secs(300));
         assert_eq!(config.bucket, "attachments");
@@ -551,12 +573,14 @@ mod tests {
             ("UPLOAD_URL_TTL_SECONDS", "60"),
             ("PENDING_ATTACHMENT_TTL_SECONDS", "600"),
             ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:8333"),
+            ("ATTACHMENT_RETENTION_DAYS", "30"),
         ])
         .unwrap();
         assert_eq!(config.tables.connections, "prod.connections");
         assert_eq!(config.settings.limits.idempotency_ttl_seconds, 3600);
         assert_eq!(config.settings.limits.max_attachments_per_contact, 5);
         assert_eq!(config.settings.limits.pending_attachment_ttl_seconds, 600);
+        assert_eq!(config.settings.limits.retention_seconds, 30 * 86_400);
         assert_eq!(config.bucket, "prod-attachments.example");
         assert_eq!(config.settings.uploads.max_size_bytes, 1024);
         assert_eq!(
@@ -587,6 +611,8 @@ mod tests {
             ("ALLOWED_CONTENT_TYPES", "text/plain,"),
             ("ALLOWED_CONTENT_TYPES", "text/plain; charset=utf-8"),
             ("UPLOAD_URL_TTL_SECONDS", "604801"),
+            ("ATTACHMENT_RETENTION_DAYS", "-1"),
+            ("ATTACHMENT_RETENTION_DAYS", "36501"),
             ("PENDING_ATTACHMENT_TTL_SECONDS", "0"),
             ("S3_TIMEOUT_MS", "soon"),
             ("ALLOWED_ORIGINS", "chat.example.com"),

@@ -186,13 +186,17 @@ pub struct DeclaredUpload {
     pub content_type: String,
 }
 
-/// What S3 says of an uploaded object.
+/// What S3 holds under an attachment's key, as one ranged `GetObject` reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
     pub size: u64,
     pub content_type: String,
     /// As S3 returns it, quotes included.
     pub etag: String,
+    /// When it was uploaded: S3's lifecycle rule counts its retention from then.
+    pub last_modified: Option<SystemTime>,
+    /// Its first bytes (at most `content::PEEK_BYTES`), for the content check.
+    pub first_bytes: Vec<u8>,
 }
 
 /// An APPROVED attachment, as GetAttachment reads it.
@@ -202,6 +206,8 @@ pub struct ApprovedAttachment {
     pub name: String,
     pub content_type: String,
     pub size: u64,
+    /// When its retention ends (epoch seconds), if it has one: its file is gone soon after.
+    pub expires_at: Option<i64>,
 }
 
 /// What a write did.

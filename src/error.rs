@@ -42,6 +42,21 @@ pub enum ConflictReason {
     NotUploaded,
     #[error("The uploaded file does not match the declared size or content type.")]
     UploadMismatch,
+    #[error("The file's content does not match its declared type: the attachment was rejected. Send the file with its real type.")]
+    ContentMismatch,
+}
+
+impl ConflictReason {
+    /// Its name, for the log line and the metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NotInProgress => "NotInProgress",
+            Self::ClientTokenReused => "ClientTokenReused",
+            Self::NotUploaded => "NotUploaded",
+            Self::UploadMismatch => "UploadMismatch",
+            Self::ContentMismatch => crate::telemetry::CONTENT_MISMATCH,
+        }
+    }
 }
 
 impl ApiError {
@@ -86,6 +101,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotInProgress => Self::Conflict(ConflictReason::NotInProgress),
             StoreError::NotUploaded => Self::Conflict(ConflictReason::NotUploaded),
             StoreError::UploadMismatch => Self::Conflict(ConflictReason::UploadMismatch),
+            StoreError::ContentRejected => Self::Conflict(ConflictReason::ContentMismatch),
             // StartAttachmentUpload's model has no ConflictException: there it is a validation error.
             StoreError::ClientTokenReused(Operation::StartAttachmentUpload) => {
                 Self::Validation(vec![Violation::ClientTokenReused])
@@ -127,6 +143,7 @@ mod tests {
             ConflictReason::ClientTokenReused,
             ConflictReason::NotUploaded,
             ConflictReason::UploadMismatch,
+            ConflictReason::ContentMismatch,
         ];
         let mut cases: Vec<(ApiError, u16, &str)> = vec![
             (

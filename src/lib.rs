@@ -11,13 +11,14 @@
 //!      └─ objects   S3: pre-signing, HeadObject, DeleteObject
 //! ```
 //!
-//! Beside them: [`domain`] (values, no I/O), [`error`] (the one error type and mapping),
+//! Beside them: [`domain`] (values, no I/O), [`content`] (a file's bytes against its type), [`error`] (the one error type and mapping),
 //! [`validation`] (what a validation error says), [`config`] (every setting), [`telemetry`]
 //! (logs and metrics), [`throttle`] (throttled attempts seen), [`startup`] (the wiring) and
 //! [`reaper`] (the second function).
 
 pub mod api;
 pub mod config;
+pub mod content;
 pub mod domain;
 pub mod error;
 pub mod objects;

@@ -1,4 +1,5 @@
-//! The reaper: deletes the S3 objects of attachments that were started and never completed.
+//! The reaper: deletes the S3 objects of attachments that were started and never completed, and
+//! of those rejected because their content was not their declared type.
 //!
 //! A pending attachment record carries a TTL (`ExpiresAt`); when DynamoDB's TTL deletes it, the
 //! attachments table's stream hands the deletion to this second function (template.yaml filters
@@ -43,8 +44,11 @@ pub fn decide(record: &EventRecord) -> Decision {
         Some(AttributeValue::S(value)) => Some(value.as_str()),
         _ => None,
     };
-    if text(STATUS) != Some(Status::InProgress.as_str()) {
-        return Decision::Skip("not a pending attachment");
+    // Pending (abandoned) or rejected (disguised): their files go. An approved attachment's
+    // file is never touched; with a retention, S3's lifecycle rule deletes it.
+    let doomed = [Status::InProgress, Status::Rejected].map(Status::as_str);
+    if !text(STATUS).is_some_and(|status| doomed.contains(&status)) {
+        return Decision::Skip("not a pending or rejected attachment");
     }
     match (text(CONTACT_ID), text(ATTACHMENT_ID)) {
         (Some(contact), Some(id)) => {

@@ -108,6 +108,14 @@ pub fn s3_client(sdk: &SdkConfig, timeout: Duration, path_style: bool) -> aws_sd
 /// runs the process at full CPU). A missing connections table stops start-up; any other
 /// warm-up failure only means the first request connects.
 pub async fn build(config: &Config) -> Result<App, StartupError> {
+    for content_type in &config.settings.uploads.allowed_content_types {
+        if !crate::content::is_known(content_type) {
+            tracing::info!(
+                content_type,
+                "no known signature for this allowed type: its files are accepted on their declaration"
+            );
+        }
+    }
     let sdk = sdk_config(&config.aws).await;
     let store = DynamoDbStore::new(
         dynamodb_client(&sdk, config.dynamodb_timeout),

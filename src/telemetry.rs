@@ -38,6 +38,8 @@ pub struct RequestRecord<'a> {
     pub s3_calls: u32,
     /// For a 500: the error's sources, which the caller never sees.
     pub error_detail: Option<String>,
+    /// For a 409: which conflict (`ContentMismatch`: a disguised file, rejected).
+    pub reason: Option<&'static str>,
 }
 
 /// The one log line of a request. It carries no header or body content and no URL: only
@@ -57,6 +59,7 @@ pub fn log_request(r: &RequestRecord<'_>) {
                 dynamodb_calls = r.dynamodb_calls,
                 s3_calls = r.s3_calls,
                 error_detail = r.error_detail.as_deref(),
+                reason = r.reason,
                 $message
             )
         };
@@ -134,13 +137,16 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The metric names, as template.yaml's alarms and dashboard use them.
-pub const METRIC_NAMES: [&str; 5] = [
+pub const METRIC_NAMES: [&str; 6] = [
     "Requests",
     "Latency",
     "DynamoDbCalls",
     "S3Calls",
     "ColdStart",
+    "RejectedFiles",
 ];
+/// The conflict whose requests `RejectedFiles` counts.
+pub const CONTENT_MISMATCH: &str = "ContentMismatch";
 /// The dimension names.
 pub const DIMENSIONS: [&str; 2] = ["Operation", "Outcome"];
 /// The `Operation` of a request that reached no operation (404, 405).
@@ -161,6 +167,8 @@ struct RequestMetrics {
     #[metrics(name = "S3Calls")]
     s3_calls: u32,
     cold_start: u64,
+    /// Completions whose file was not what its type said (rejected).
+    rejected_files: u64,
 }
 
 type Stream = metrique::writer::format::FormattedMakeWriterEntryIoStream<Emf, BoxMakeWriter>;
@@ -192,6 +200,7 @@ impl Metrics {
             dynamodb_calls: request.dynamodb_calls,
             s3_calls: request.s3_calls,
             cold_start: u64::from(!self.warm.swap(true, Ordering::Relaxed)),
+            rejected_files: u64::from(request.reason == Some(CONTENT_MISMATCH)),
         }
         .close();
         let entry = metrique::RootEntry::new(entry);
@@ -238,6 +247,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_rejected_file_is_counted_as_such() {
+        let buffer = Buffer::default();
+        let metrics = Metrics::new("Test/Attachments", buffer.clone());
+        for reason in [Some(CONTENT_MISMATCH), Some("NotUploaded"), None] {
+            metrics.record(&RequestRecord {
+                request_id: "r",
+                xray_trace_id: "",
+                operation: "CompleteAttachmentUpload",
+                outcome: "ConflictException",
+                status: 409,
+                replay: None,
+                latency: Duration::from_millis(1),
+                dynamodb_calls: 1,
+                s3_calls: 1,
+                error_detail: None,
+                reason,
+            });
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let rejected: Vec<u64> = text
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Value>(line).unwrap()["RejectedFiles"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(rejected, [1, 0, 0]);
+    }
+
     /// Every outcome a request can have: `OK` and each error's name.
     const OUTCOMES: [&str; 9] = [
         "OK",
@@ -274,6 +314,7 @@ mod tests {
                     dynamodb_calls: 1,
                     s3_calls: 2,
                     error_detail: None,
+                    reason: None,
                 });
             }
         }

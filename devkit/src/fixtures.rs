@@ -443,7 +443,7 @@ pub fn live_connection() -> aws_smithy_mocks::Rule {
 }
 
 /// The file of [`MOCK_ATTACHMENT`] in the real local S3, so that a completion against mocked
-/// DynamoDB gets past `HeadObject` to its transaction.
+/// DynamoDB gets past S3 to its transaction.
 pub async fn mocked_upload() {
     put_object(MOCK_CONTACT, MOCK_ATTACHMENT, FILE, "text/plain").await;
 }
@@ -589,7 +589,7 @@ pub fn invocation_ending_in(left: Duration) -> lambda_http::Context {
 }
 
 /// S3's object storage, with what a test or a bench needs instead: pre-signing is S3's (local,
-/// no network); `HeadObject` answered in memory when `head` is set; the deletion of one key
+/// no network); the object answered in memory when `head` is set; the deletion of one key
 /// refused (throttled).
 pub struct Overridden {
     pub s3: S3Objects,
@@ -623,13 +623,14 @@ impl connect_attachments::objects::Objects for Overridden {
             .await
     }
 
-    async fn head(
+    async fn peek(
         &self,
         key: &ObjectKey,
+        first: u64,
     ) -> Result<Option<connect_attachments::domain::StoredObject>, ObjectError> {
         match &self.head {
             Some(object) => Ok(Some(object.clone())),
-            None => self.s3.head(key).await,
+            None => self.s3.peek(key, first).await,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod events;
 pub mod fixtures;
 pub mod local;
 pub mod runtime_api;
+pub mod samples;
 pub mod server;
 pub mod tls;
 pub mod usage;

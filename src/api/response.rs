@@ -52,6 +52,10 @@ impl Report {
                 matches!(error, ApiError::Internal(_)).then(|| telemetry::error_chain(error)),
             ),
         };
+        let reason = match &self.result {
+            Err(ApiError::Conflict(reason)) => Some(reason.name()),
+            _ => None,
+        };
         RequestRecord {
             request_id,
             xray_trace_id,
@@ -63,6 +67,7 @@ impl Report {
             dynamodb_calls: self.dynamodb_calls,
             s3_calls: self.s3_calls,
             error_detail,
+            reason,
         }
     }
 }

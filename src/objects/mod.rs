@@ -1,6 +1,6 @@
 //! What the operations and the reaper need from object storage, free of any SDK type: pre-signed
-//! URLs (signed locally, no network), one `HeadObject` to confirm an upload, and the deletion of
-//! an abandoned upload's file.
+//! URLs (signed locally, no network), one ranged `GetObject` to confirm an upload and read its
+//! first bytes, and the deletion of an abandoned upload's file.
 
 pub mod s3;
 
@@ -55,10 +55,12 @@ pub trait Objects: Send + Sync {
         valid_for: Duration,
     ) -> impl Future<Output = Result<PresignedUrl, ObjectError>> + Send;
 
-    /// What S3 holds under the key, or `None` if nothing was uploaded.
-    fn head(
+    /// What S3 holds under the key (its size, type, ETag and upload time) with its first
+    /// `first` bytes, in one call; `None` if nothing was uploaded.
+    fn peek(
         &self,
         key: &ObjectKey,
+        first: u64,
     ) -> impl Future<Output = Result<Option<StoredObject>, ObjectError>> + Send;
 
     /// Deletes the object under `key`; one already gone is a success.

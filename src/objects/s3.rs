@@ -1,11 +1,11 @@
 //! Object storage on S3: pre-signing with `aws-sdk-s3` (local: the credentials are in the
-//! environment, nothing is fetched) and `HeadObject`.
+//! environment, nothing is fetched), a ranged `GetObject` and `DeleteObject`.
 
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use aws_sdk_s3::Client;
 
@@ -41,7 +41,7 @@ impl S3Objects {
         };
         self.presign_upload(&key, "text/plain", 1, now, ttl).await?;
         self.presign_download(&key, download, now, ttl).await?;
-        self.head(&key).await.map(drop)
+        self.peek(&key, 1).await.map(drop)
     }
 }
 
@@ -173,37 +173,58 @@ impl Objects for S3Objects {
         }
     }
 
-    async fn head(&self, key: &ObjectKey) -> Result<Option<StoredObject>, ObjectError> {
+    async fn peek(&self, key: &ObjectKey, first: u64) -> Result<Option<StoredObject>, ObjectError> {
         let result = self
             .client
-            .head_object()
+            .get_object()
             .bucket(&self.bucket)
             .key(key.as_str())
+            .range(format!("bytes=0-{}", first.saturating_sub(1)))
             .send()
             .await;
         let output = match result {
             Ok(output) => output,
             Err(error) => return classify(error),
         };
+        // `Content-Range: bytes 0-8191/123456` holds the whole size; a server that ignores
+        // the range answers the whole object, with its length.
         let size = output
-            .content_length()
-            .and_then(|length| u64::try_from(length).ok())
-            .ok_or_else(|| {
-                ObjectError::Unavailable("HeadObject without a Content-Length".into())
-            })?;
+            .content_range()
+            .and_then(|range| range.rsplit_once('/'))
+            .and_then(|(_, total)| total.parse::<u64>().ok())
+            .or_else(|| {
+                output
+                    .content_length()
+                    .and_then(|length| u64::try_from(length).ok())
+            })
+            .ok_or_else(|| ObjectError::Unavailable("GetObject without a size".into()))?;
+        let content_type = output
+            .content_type()
+            .unwrap_or(S3_DEFAULT_CONTENT_TYPE)
+            .to_owned();
+        let etag = output.e_tag().unwrap_or_default().to_owned();
+        let last_modified = output
+            .last_modified()
+            .and_then(|time| SystemTime::try_from(*time).ok());
+        let mut first_bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| ObjectError::Unavailable(e.into()))?
+            .to_vec();
+        first_bytes.truncate(usize::try_from(first).unwrap_or(usize::MAX));
         Ok(Some(StoredObject {
             size,
-            content_type: output
-                .content_type()
-                .unwrap_or(S3_DEFAULT_CONTENT_TYPE)
-                .to_owned(),
-            etag: output.e_tag().unwrap_or_default().to_owned(),
+            content_type,
+            etag,
+            last_modified,
+            first_bytes,
         }))
     }
 }
 
 fn classify(
-    error: SdkError<HeadObjectError, HttpResponse>,
+    error: SdkError<GetObjectError, HttpResponse>,
 ) -> Result<Option<StoredObject>, ObjectError> {
     // A key S3 cannot hold (an id written by another service, with characters or a length no
     // object key may have) cannot be sent, or is refused with 400: no object can be under it.
@@ -217,6 +238,14 @@ fn classify(
         // Without s3:ListBucket (the function has none: least privilege), S3 answers a missing
         // key with 403 instead of 404. Either way nothing was uploaded under it.
         Some(400 | 403 | 404) => Ok(None),
+        // `InvalidRange`: the range starts past the end of an empty object.
+        Some(416) => Ok(Some(StoredObject {
+            size: 0,
+            content_type: String::new(),
+            etag: String::new(),
+            last_modified: None,
+            first_bytes: Vec::new(),
+        })),
         // `SlowDown` and other throttling that outlasted the SDK's own retries.
         Some(status) if THROTTLING_STATUSES.contains(&status) => Err(ObjectError::Throttled),
         _ => Err(ObjectError::Unavailable(error.into())),

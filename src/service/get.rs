@@ -2,12 +2,13 @@
 //! contact.
 //!
 //! One `TransactGetItems` reads the connection and the attachment together, so a revoked
-//! connection is refused at once, whatever this container remembers; the URL is signed locally.
+//! connection is refused at once, whatever this container remembers; the URL is signed locally,
+//! never for a file whose retention ends before the URL does.
 
 use std::time::{Duration, SystemTime};
 
 use super::{Answer, Meter, Service};
-use crate::domain::{AttachmentId, ObjectKey, TokenHash};
+use crate::domain::{epoch_seconds, AttachmentId, ObjectKey, TokenHash};
 use crate::error::ApiError;
 use crate::objects::{Download, Objects};
 use crate::store::Store;
@@ -32,6 +33,15 @@ impl<S: Store, O: Objects> Service<S, O> {
                     .approved_attachment(&request.token_hash, &request.attachment_id, now)
             })
             .await?;
+        // Never a URL to a file that is gone or would go while the URL lives: once its
+        // retention ends, the attachment is refused like any other that is not there.
+        let valid_until = epoch_seconds(now + request.url_expiry);
+        if attachment
+            .expires_at
+            .is_some_and(|expires| expires <= valid_until)
+        {
+            return Err(ApiError::AccessDenied);
+        }
         let key = ObjectKey::new(&attachment.contact_id, &request.attachment_id);
         let download = Download {
             file_name: &attachment.name,

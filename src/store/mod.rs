@@ -48,6 +48,9 @@ pub struct Completion<'a> {
     /// The content type the record must hold, compared exactly: S3's (the store approves the
     /// record's own spelling when the two differ only in case).
     pub expected_content_type: &'a str,
+    /// Why the file's content is not its declared type: the completion rejects it instead of
+    /// approving it, in the same one transaction.
+    pub rejection: Option<&'static str>,
 }
 
 /// What a start did, and the attachment it answers for.
@@ -71,6 +74,9 @@ pub enum StoreError {
     NotUploaded,
     #[error("the uploaded object does not match the declared size or content type")]
     UploadMismatch,
+    /// The file's content is not its declared type: rejected (now, or by the request replayed).
+    #[error("the file's content does not match its declared type")]
+    ContentRejected,
     /// The ClientToken was already used, for this operation, with other parameters.
     #[error("the ClientToken was already used with other parameters")]
     ClientTokenReused(Operation),
@@ -108,7 +114,8 @@ pub trait Store: Send + Sync {
     fn start(&self, start: &Start<'_>) -> impl Future<Output = Result<Started, StoreError>> + Send;
 
     /// Approves the attachment, counts it and records the idempotency item in one transaction
-    /// (the connection re-checked), or tells why not.
+    /// (the connection re-checked), or tells why not; a completion with a `rejection` rejects
+    /// it instead (not counted) and answers `ContentRejected`.
     fn complete(
         &self,
         completion: &Completion<'_>,

@@ -4,8 +4,10 @@
 //!
 //! - connections (`TokenHash`): `ParticipantId`, `ContactId`, `ExpiresAt` (TTL). Read only here.
 //! - attachments (`AttachmentId`): `ContactId`, `ParticipantId`, `Status`, `AttachmentName`,
-//!   `ContentType`, `AttachmentSizeInBytes`, `CreatedAt`, `CompletedAt`, `ETag`, and `ExpiresAt`
-//!   (TTL) while pending.
+//!   `ContentType`, `AttachmentSizeInBytes`, `CreatedAt`, `CompletedAt`, `ETag`, `RejectionReason`
+//!   (`REJECTED` only), and `ExpiresAt` (TTL): while pending; once approved, only with a
+//!   retention (then with its file); rejected, with the completion's idempotency record (the
+//!   reaper then deletes the file).
 //! - idempotency (`IdempotencyKey`, this function's own table, TTL `ExpiresAt`):
 //!   `IDEMPOTENCY#<Operation>#<ParticipantId>#<sha256(ClientToken)>` → `RequestHash`
 //!   (and `AttachmentId` for a start); `QUOTA#<ContactId>` → `CompletedCount`, and
@@ -32,6 +34,9 @@ pub const ATTACHMENT_SIZE: &str = "AttachmentSizeInBytes";
 pub const CREATED_AT: &str = "CreatedAt";
 pub const COMPLETED_AT: &str = "CompletedAt";
 pub const ETAG: &str = "ETag";
+/// Why a completion rejected the file (its content is not its declared type): on the
+/// attachment and on the completion's idempotency record.
+pub const REJECTION: &str = "RejectionReason";
 pub const REQUEST_HASH: &str = "RequestHash";
 pub const COMPLETED_COUNT: &str = "CompletedCount";
 pub const STARTED_COUNT: &str = "StartedCount";

@@ -70,12 +70,13 @@ async fn in_the_browser(client: &str, page: &str, file: &Path, screenshot: &str)
     serde_json::from_slice(&output.stdout).expect("one JSON line")
 }
 
-/// A few hundred KB of bytes that are not text, in a file named `name`: uploaded exactly,
-/// whatever they hold.
+/// A few hundred KB of bytes that are not text, in a file named `name` (`.png`): a genuine PNG's
+/// start (the completion checks it), then random bytes, uploaded exactly.
 fn binary_file(name: &str) -> (std::path::PathBuf, Vec<u8>) {
     let dir = std::env::temp_dir().join(unique("browser"));
     std::fs::create_dir_all(&dir).unwrap();
-    let bytes: Vec<u8> = (0..300 * 1024).map(|_| fastrand::u8(..)).collect();
+    let mut bytes = devkit::samples::png();
+    bytes.extend((0..300 * 1024).map(|_| fastrand::u8(..)));
     let path = dir.join(name);
     std::fs::write(&path, &bytes).unwrap();
     (path, bytes)

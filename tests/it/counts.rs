@@ -35,7 +35,7 @@ async fn calls_per_kind_of_request() {
     assert_eq!(
         captured.take_calls(),
         [(1, 1)],
-        "warm completion: HeadObject + TransactWriteItems"
+        "warm completion: a ranged GetObject + TransactWriteItems"
     );
     handler.handle(alice.complete_request(id, "c1")).await;
     assert_eq!(captured.take_calls(), [(1, 1)], "replayed completion");
@@ -46,7 +46,7 @@ async fn calls_per_kind_of_request() {
     assert_eq!(
         captured.take_calls(),
         [(1, 1)],
-        "not uploaded: HeadObject + one TransactGetItems"
+        "not uploaded: a ranged GetObject + one TransactGetItems"
     );
 
     handler.handle(agent.get_request(id)).await;

@@ -480,9 +480,9 @@ async fn a_panic_becomes_a_500_and_the_handler_keeps_serving() {
     );
 }
 
-/// An S3 client whose `HeadObject` always answers `status`, with the SDK's own retries off.
+/// An S3 client whose `GetObject` always answers `status`, with the SDK's own retries off.
 fn s3_answering(status: u16) -> aws_sdk_s3::Client {
-    let head = mock!(aws_sdk_s3::Client::head_object)
+    let head = mock!(aws_sdk_s3::Client::get_object)
         .sequence()
         .http_status(status, None)
         .repeatedly()
@@ -504,7 +504,7 @@ async fn s3_throttling_that_outlasts_the_sdks_retries_is_429_and_writes_nothing(
         assert_eq!(
             status_and_type(&response),
             (429, Some("ThrottlingException".into())),
-            "HeadObject answered {status}"
+            "GetObject answered {status}"
         );
     }
     assert_eq!(attachment_status(&attachment_id).await, "IN_PROGRESS");

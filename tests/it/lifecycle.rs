@@ -376,7 +376,8 @@ async fn the_other_participant_downloads_the_exact_bytes_as_an_attachment() {
     let contact = unique("contact");
     let customer = Participant::connected(&contact).await;
     let agent = Participant::connected(&contact).await;
-    let bytes = b"\x89PNG binary-ish \x00\x01\x02 bytes\n";
+    // Text, since it is declared text/plain, but not ASCII: the bytes must come back exactly.
+    let bytes = "r\u{e9}sum\u{e9}: caf\u{e9} \u{2713}\r\n\ttabs and all\n".as_bytes();
     let started = json_body(
         &handler
             .handle(customer.start_request(&text_upload("r\u{e9}sum\u{e9} 1.txt", bytes), "s"))

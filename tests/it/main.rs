@@ -6,6 +6,7 @@ use connect_attachments::domain::Operation;
 
 mod boto3;
 mod browser;
+mod content;
 mod contract;
 mod counts;
 mod events;

@@ -177,7 +177,7 @@ fn the_policy_grants_what_the_three_operations_need_and_nothing_more() {
         ("dynamodb:PutItem", idempotency),
         ("dynamodb:UpdateItem", idempotency),
         ("dynamodb:GetItem", idempotency),
-        // Pre-signed PUT, pre-signed GET and HeadObject, on the bucket's objects only.
+        // Pre-signed PUT, pre-signed GET and the ranged GetObject, on the bucket's objects only.
         ("s3:PutObject", objects),
         ("s3:GetObject", objects),
     ]
@@ -490,7 +490,7 @@ fn the_reaper_reads_only_ttl_deletions_of_pending_records_and_may_only_delete_ob
     );
     assert_eq!(
         pattern["dynamodb"]["OldImage"][STATUS]["S"],
-        serde_json::json!([Status::InProgress.as_str()])
+        serde_json::json!([Status::InProgress.as_str(), Status::Rejected.as_str()])
     );
     let role = &resource(&template, "ReaperRole")["Properties"];
     assert_eq!(role["ManagedPolicyArns"], Value::Null, "no managed policy");
@@ -527,10 +527,41 @@ fn the_reaper_reads_only_ttl_deletions_of_pending_records_and_may_only_delete_ob
     let variables = reaper["Properties"]["Environment"]["Variables"]
         .as_mapping()
         .unwrap();
-    for name in variables.keys() {
-        assert!(
-            connect_attachments::config::FUNCTION_VARIABLES.contains(&name.as_str().unwrap()),
-            "{name:?}"
-        );
-    }
+    let names: BTreeSet<&str> = variables.keys().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        connect_attachments::config::REAPER_VARIABLES
+            .into_iter()
+            .collect()
+    );
+}
+
+#[test]
+fn with_a_retention_the_bucket_expires_the_files_and_the_function_knows_for_how_long() {
+    use connect_attachments::config::ATTACHMENT_RETENTION_DAYS;
+    let template = template();
+    let parameter = &template["Parameters"]["AttachmentRetentionDays"];
+    assert_eq!(parameter["Default"], 0, "files are kept unless asked");
+    let variables = &resource(&template, FUNCTION)["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        intrinsic(&variables[ATTACHMENT_RETENTION_DAYS]),
+        "!Ref:AttachmentRetentionDays"
+    );
+    let rules = resource(&template, "AttachmentsBucket")["Properties"]["LifecycleConfiguration"]
+        ["Rules"]
+        .as_sequence()
+        .unwrap();
+    let retention = rules
+        .iter()
+        .find(|rule| rule["Id"] == "AttachmentRetention")
+        .expect("the retention rule");
+    assert_eq!(
+        intrinsic(&retention["Status"]),
+        "!If:HasRetention,Enabled,Disabled"
+    );
+    assert_eq!(
+        intrinsic(&retention["ExpirationInDays"]),
+        "!If:HasRetention,!Ref:AttachmentRetentionDays,1"
+    );
+    assert!(retention.get("Prefix").is_none() && retention.get("Filter").is_none());
 }

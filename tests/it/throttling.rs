@@ -23,7 +23,7 @@ const CALLS: usize = 20;
 /// Which service the proxy stands in front of, and how that service throttles.
 #[derive(Clone, Copy)]
 enum Throttled {
-    /// `HeadObject` answered `503 SlowDown`.
+    /// The ranged `GetObject` answered `503 SlowDown`.
     S3,
     /// `TransactWriteItems` answered `400 ProvisionedThroughputExceededException`.
     DynamoDb,
@@ -32,7 +32,9 @@ enum Throttled {
 impl Throttled {
     fn matches(self, request: &hyper::http::request::Parts) -> bool {
         match self {
-            Self::S3 => request.method == hyper::Method::HEAD,
+            Self::S3 => {
+                request.method == hyper::Method::GET && request.headers.contains_key("range")
+            }
             Self::DynamoDb => request
                 .headers
                 .get("x-amz-target")
@@ -43,7 +45,11 @@ impl Throttled {
 
     fn answer(self) -> hyper::Response<Full<Bytes>> {
         let (status, content_type, body) = match self {
-            Self::S3 => (503, "application/xml", ""),
+            Self::S3 => (
+                503,
+                "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+            ),
             Self::DynamoDb => (
                 400,
                 "application/x-amz-json-1.0",

@@ -12,7 +12,7 @@ use crate::domain::{epoch_seconds, AttachmentId, Connection, Effect, Operation};
 use crate::store::schema::{number, text, Item, Status};
 use crate::store::schema::{
     ATTACHMENT_ID, ATTACHMENT_SIZE, CONTACT_ID, CONTENT_TYPE, EXPIRES_AT, PARTICIPANT_ID,
-    REQUEST_HASH, STATUS,
+    REJECTION, REQUEST_HASH, STATUS,
 };
 use crate::store::{Caller, Completion, Start, Started, StoreError};
 
@@ -68,7 +68,13 @@ pub fn classify_completion_cancellation(
     reasons: &[CancellationReason],
     completion: &Completion<'_>,
 ) -> Result<Effect, CompletionRefusal> {
-    if reasons.len() != WRITE_ITEMS {
+    // A rejection does not count the file: it sends no quota item.
+    let items = if completion.rejection.is_some() {
+        QUOTA_ITEM
+    } else {
+        WRITE_ITEMS
+    };
+    if reasons.len() != items {
         return Err(StoreError::UnexplainedCancellation(codes(reasons)).into());
     }
     let caller = &completion.caller;
@@ -95,7 +101,7 @@ pub fn classify_completion_cancellation(
     if failed(ATTACHMENT_ITEM) {
         return Err(attachment_refusal(attachment, completion));
     }
-    if failed(QUOTA_ITEM) {
+    if reasons.len() > QUOTA_ITEM && failed(QUOTA_ITEM) {
         return Err(StoreError::QuotaExceeded.into());
     }
     Err(StoreError::UnexplainedCancellation(codes(reasons)).into())
@@ -130,7 +136,10 @@ pub fn replay_or_reused(
     operation: Operation,
 ) -> Result<Effect, StoreError> {
     if text(record, REQUEST_HASH) == Some(caller.fingerprint.as_str()) {
-        Ok(Effect::Replayed)
+        match text(record, REJECTION) {
+            Some(_) => Err(StoreError::ContentRejected),
+            None => Ok(Effect::Replayed),
+        }
     } else {
         Err(StoreError::ClientTokenReused(operation))
     }
@@ -257,6 +266,8 @@ mod tests {
                     size: 5,
                     content_type: "text/plain".into(),
                     etag: "\"e\"".into(),
+                    last_modified: None,
+                    first_bytes: Vec::new(),
                 },
                 upload: DeclaredUpload {
                     name: "a.txt".into(),
@@ -277,6 +288,7 @@ mod tests {
                     idempotency_ttl_seconds: 60,
                     max_attachments_per_contact: 10,
                     pending_attachment_ttl_seconds: 60,
+                    retention_seconds: 0,
                 },
             }
         }
@@ -287,6 +299,7 @@ mod tests {
                 attachment_id: &self.attachment_id,
                 object: &self.object,
                 expected_content_type: "text/plain",
+                rejection: None,
             }
         }
 

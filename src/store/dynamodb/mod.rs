@@ -118,6 +118,7 @@ impl DynamoDbStore {
 impl DynamoDbStore {
     async fn try_complete(&self, completion: &Completion<'_>) -> Result<Effect, CompletionRefusal> {
         match self.write(self.complete_transaction(completion)?).await {
+            Ok(()) if completion.rejection.is_some() => Err(StoreError::ContentRejected.into()),
             Ok(()) => Ok(Effect::Applied),
             Err(WriteFailure::Cancelled(reasons)) => {
                 classify_completion_cancellation(&reasons, completion)
@@ -271,6 +272,7 @@ impl Store for DynamoDbStore {
             size: number(attachment, ATTACHMENT_SIZE)
                 .and_then(|size| u64::try_from(size).ok())
                 .ok_or(StoreError::MalformedItem(ATTACHMENT_SIZE))?,
+            expires_at: number(attachment, EXPIRES_AT),
         })
     }
 }

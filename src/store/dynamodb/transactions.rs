@@ -11,7 +11,8 @@ use crate::domain::{epoch_seconds, epoch_seconds_after, AttachmentId, Operation}
 use crate::store::schema::{self, n, s, Status};
 use crate::store::schema::{
     ATTACHMENT_ID, ATTACHMENT_SIZE, COMPLETED_AT, COMPLETED_COUNT, CONTACT_ID, CONTENT_TYPE, ETAG,
-    EXPIRES_AT, IDEMPOTENCY_KEY, PARTICIPANT_ID, REQUEST_HASH, STARTED_COUNT, STATUS, TOKEN_HASH,
+    EXPIRES_AT, IDEMPOTENCY_KEY, PARTICIPANT_ID, REJECTION, REQUEST_HASH, STARTED_COUNT, STATUS,
+    TOKEN_HASH,
 };
 use crate::store::{Caller, Completion, Start, StoreError};
 
@@ -47,6 +48,7 @@ impl DynamoDbStore {
         operation: Operation,
         caller: &Caller<'_>,
         attachment_id: Option<&AttachmentId>,
+        rejection: Option<&str>,
     ) -> Result<TransactWriteItem, StoreError> {
         let key = schema::idempotency_key(
             operation,
@@ -66,6 +68,10 @@ impl DynamoDbStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let Some(id) = attachment_id {
             put = put.item(ATTACHMENT_ID, s(id.as_str()));
+        }
+        // A replay of a rejected completion is refused the same way.
+        if let Some(why) = rejection {
+            put = put.item(REJECTION, s(why));
         }
         Ok(TransactWriteItem::builder()
             .put(put.build().map_err(build_error)?)
@@ -121,6 +127,7 @@ impl DynamoDbStore {
                 Operation::StartAttachmentUpload,
                 caller,
                 Some(start.attachment_id),
+                None,
             )?,
             self.count(
                 schema::started_quota_key(&caller.connection.contact_id),
@@ -136,15 +143,26 @@ impl DynamoDbStore {
         c: &Completion<'_>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let caller = &c.caller;
-        let attachment = Update::builder()
+        // Approved, the record loses its expiry (or, with a retention, expires with its file:
+        // S3's lifecycle counts from the upload, the earliest it may delete it). Rejected, it
+        // expires with the completion's idempotency record (a replay meanwhile is refused the
+        // same way), and when TTL removes it the reaper deletes the disguised file. Until then
+        // nobody can read the file: its upload URL has expired and GetAttachment refuses it.
+        let (status, expiry) = match c.rejection {
+            Some(_) => (Status::Rejected, ", #x = :rejected_until, #why = :why"),
+            None if caller.limits.retention_seconds > 0 => (Status::Approved, ", #x = :retained"),
+            None => (Status::Approved, " REMOVE #x"),
+        };
+        let uploaded = c.object.last_modified.unwrap_or(caller.now);
+        let mut attachment = Update::builder()
             .table_name(&self.tables.attachments)
             .key(ATTACHMENT_ID, s(c.attachment_id.as_str()))
             // A record written by another service may lack the declared size or type: S3's
             // are recorded, so that GetAttachment always has them.
-            .update_expression(
-                "SET #s = :approved, #at = :at, #etag = :etag, \
-                 #size = if_not_exists(#size, :size), #ct = if_not_exists(#ct, :ct) REMOVE #x",
-            )
+            .update_expression(format!(
+                "SET #s = :status, #at = :at, #etag = :etag, \
+                 #size = if_not_exists(#size, :size), #ct = if_not_exists(#ct, :ct){expiry}"
+            ))
             .condition_expression(
                 "#s = :in_progress AND #p = :p AND #c = :c \
                  AND (attribute_not_exists(#x) OR #x > :now) \
@@ -159,7 +177,7 @@ impl DynamoDbStore {
             .expression_attribute_names("#x", EXPIRES_AT)
             .expression_attribute_names("#p", PARTICIPANT_ID)
             .expression_attribute_names("#c", CONTACT_ID)
-            .expression_attribute_values(":approved", s(Status::Approved.as_str()))
+            .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":in_progress", s(Status::InProgress.as_str()))
             .expression_attribute_values(":at", s(&schema::rfc3339(caller.now)))
             .expression_attribute_values(":etag", s(&c.object.etag))
@@ -168,19 +186,42 @@ impl DynamoDbStore {
             .expression_attribute_values(":now", n(epoch_seconds(caller.now)))
             .expression_attribute_values(":p", s(&caller.connection.participant_id))
             .expression_attribute_values(":c", s(&caller.connection.contact_id))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(build_error)?;
-        Ok(vec![
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match c.rejection {
+            Some(why) => {
+                let until = epoch_seconds_after(caller.now, caller.limits.idempotency_ttl_seconds);
+                attachment = attachment
+                    .expression_attribute_names("#why", REJECTION)
+                    .expression_attribute_values(":why", s(why))
+                    .expression_attribute_values(":rejected_until", n(until));
+            }
+            None if caller.limits.retention_seconds > 0 => {
+                let retained = epoch_seconds_after(uploaded, caller.limits.retention_seconds);
+                attachment = attachment.expression_attribute_values(":retained", n(retained));
+            }
+            None => {}
+        }
+        let mut items = vec![
             self.connection_check(caller)?,
-            TransactWriteItem::builder().update(attachment).build(),
-            self.idempotency_record(Operation::CompleteAttachmentUpload, caller, None)?,
-            self.count(
+            TransactWriteItem::builder()
+                .update(attachment.build().map_err(build_error)?)
+                .build(),
+            self.idempotency_record(
+                Operation::CompleteAttachmentUpload,
+                caller,
+                None,
+                c.rejection,
+            )?,
+        ];
+        // A rejected file does not count toward the contact's completed attachments.
+        if c.rejection.is_none() {
+            items.push(self.count(
                 schema::completed_quota_key(&caller.connection.contact_id),
                 COMPLETED_COUNT,
                 caller,
-            )?,
-        ])
+            )?);
+        }
+        Ok(items)
     }
 }
 
