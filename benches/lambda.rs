@@ -2,8 +2,8 @@
 //! in one run so that the ratios hold on a shared, noisy machine:
 //!
 //! 1. handler overhead: median latency of a full CompleteAttachmentUpload through the handler
-//!    (event in → response out) over the median of its bare calls (`HeadObject` and
-//!    `TransactWriteItems` of the same items, same SDK clients);
+//!    (event in → response out) over the median of its bare calls (a ranged `GetObject` of the
+//!    file's first 8 KiB and `TransactWriteItems` of the same items, same SDK clients);
 //! 2. cold start: exec of the release binary → its first completed invocation, served by a stub
 //!    Lambda Runtime API in this process, and the DynamoDB and S3 calls of each kind of request;
 //! 3. peak RSS of the release binary after 1,000 invocations.
@@ -121,7 +121,7 @@ async fn handler_overhead() -> Value {
     let bare_median = median(&mut bare_times);
     let ratio = handler_median.as_secs_f64() / bare_median.as_secs_f64();
     println!(
-        "handler overhead: handler median {:.3} ms / bare HeadObject + TransactWriteItems median {:.3} ms = {ratio:.3} ({OVERHEAD_SAMPLES} samples each)",
+        "handler overhead: handler median {:.3} ms / bare ranged GetObject + TransactWriteItems median {:.3} ms = {ratio:.3} ({OVERHEAD_SAMPLES} samples each)",
         ms(handler_median),
         ms(bare_median)
     );

@@ -3,7 +3,9 @@
 # Settings of the cold starts (COLDSTART_*): benches/coldstart.rs. COLDSTART_PERF=0 skips the
 # profile and the build with symbols it needs.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 echo "==> release build of the function (for the cold-start and memory runs)"
 cargo build --release --bin connect-attachments
@@ -23,7 +25,8 @@ fi
 echo "==> handler overhead, cold starts (plain and at Lambda's CPU share, TLS), peak RSS"
 scripts/with-services.sh cargo bench --bench lambda --bench coldstart
 echo "==> CPU path (criterion)"
-cargo bench --bench cpu
+# No service is called, but the SDK clients are built with the local pair (scripts/lib.sh).
+(local_credentials && cargo bench --bench cpu)
 echo "==> arm64 release bootstrap"
 scripts/build.sh
 cargo bench --bench report
