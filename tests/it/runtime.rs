@@ -178,3 +178,29 @@ async fn outgoing_dynamodb_and_s3_calls_and_the_log_line_carry_the_invocations_t
     assert_eq!(lines.len(), 1, "{log}");
     assert_eq!(lines[0]["xray_trace_id"], TRACE_ID);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_names_once_each_allowed_type_accepted_on_its_declaration_alone() {
+    let alice = Participant::connected(&unique("contact")).await;
+    let events = vec![http_api_event(
+        Get,
+        &alice.token,
+        &json!({ "AttachmentId": "none" }),
+    )];
+    let env = [("ALLOWED_CONTENT_TYPES", "text/plain,image/webp,image/png")];
+    let mut function = FunctionProcess::start(BINARY, &env, events).await;
+    let _ = function.next_response().await;
+    let log = function.stop().await;
+
+    let named: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| {
+            line["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("no known signature"))
+        })
+        .collect();
+    assert_eq!(named.len(), 1, "{log}");
+    assert_eq!(named[0]["content_type"], "image/webp");
+}
