@@ -40,7 +40,7 @@ cleanup() {
   trap - EXIT INT TERM
   # Silence the function's output first: cargo-lambda's own shutdown report is noise.
   [ -z "$output_pid" ] || kill "$output_pid" 2>/dev/null || true
-  [ -z "$page_pid" ] || kill "$page_pid" 2>/dev/null || true
+  [ -z "$page_pid" ] || kill -TERM -- "-$page_pid" 2>/dev/null || true
   if [ -n "$watch_pid" ]; then
     kill -TERM -- "-$watch_pid" 2>/dev/null || true
     for _ in $(seq 1 20); do pid_alive "$watch_pid" || break; sleep 0.25; done
@@ -84,7 +84,8 @@ RUST_LOG=warn setsid cargo lambda watch --disable-cors --bin connect-attachments
 watch_pid=$!
 cargo build --quiet --bin connect-attachments # the build cargo lambda watch runs; ready when it is
 wait_for_port "$PORT" "$watch_pid" 120 "cargo lambda watch" /dev/null
-devkit serve "127.0.0.1:$DEMO_PORT" demo >/dev/null 2>&1 &
+# In a process group of its own, so that stopping it stops cargo's child, the server, too.
+setsid cargo run --quiet -p devkit -- serve "127.0.0.1:$DEMO_PORT" demo >/dev/null 2>&1 &
 page_pid=$!
 wait_for_port "$DEMO_PORT" "$page_pid" 10 "the demo page's server" /dev/null
 

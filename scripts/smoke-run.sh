@@ -75,5 +75,6 @@ kill -TERM "$run"
 for _ in $(seq 1 80); do pid_alive "$run" || break; sleep 0.25; done
 if pid_alive "$run"; then echo "make run did not stop" >&2; exit 1; fi
 if port_open "$port"; then echo "the function still serves on $port" >&2; exit 1; fi
+if port_open "$demo_port"; then echo "the demo page is still served on $demo_port" >&2; exit 1; fi
 if grep -qi 'waitpid\|panicked' "$log"; then cat "$log"; echo "make run did not stop quietly" >&2; exit 1; fi
 echo "make run: stopped cleanly"
