@@ -35,20 +35,22 @@ pub fn is_known(content_type: &str) -> bool {
 /// Whether `first` (the first bytes of a file of `size` bytes, all of them if it is shorter than
 /// [`PEEK_BYTES`]) is a file of `content_type` (compared case-insensitively).
 pub fn check(content_type: &str, first: &[u8], size: u64) -> Verdict {
-    let Some(rule) = rule(&content_type.to_ascii_lowercase()) else {
+    let content_type = content_type.to_ascii_lowercase();
+    let Some(rule) = rule(&content_type) else {
         return Verdict::Unchecked;
     };
     let whole = size <= first.len() as u64;
     if rule(first, whole) {
         Verdict::Matches
     } else {
-        Verdict::Mismatch(reason(content_type))
+        Verdict::Mismatch(reason(&content_type))
     }
 }
 
-/// What the log line says of a mismatch: the kind of signature that was missing.
+/// What the log line says of a mismatch (`content_type` in lowercase): the kind of signature
+/// that was missing.
 fn reason(content_type: &str) -> &'static str {
-    match content_type.to_ascii_lowercase().as_str() {
+    match content_type {
         "text/plain" | "text/csv" => "not UTF-8 text without NUL bytes",
         t if t.contains("openxmlformats") => "not an Office Open XML package of this kind",
         "application/msword" | "application/vnd.ms-excel" | "application/vnd.ms-powerpoint" => {

@@ -306,7 +306,7 @@ impl FunctionProcess {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
-            .env("AWS_REGION", "us-east-1")
+            .env("AWS_REGION", crate::local::REGION)
             .envs(credentials(&crate::local::credentials()))
             .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
             .env("AWS_ENDPOINT_URL_S3", s3)

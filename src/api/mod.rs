@@ -22,6 +22,7 @@ use crate::objects::Objects;
 use crate::service::{Meter, Service};
 use crate::store::Store;
 use crate::telemetry::{self, Metrics};
+
 /// Time kept back from the invocation's deadline to write and post the response.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 

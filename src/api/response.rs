@@ -43,18 +43,18 @@ impl Report {
         xray_trace_id: &'a str,
         latency: Duration,
     ) -> RequestRecord<'a> {
-        let (outcome, status, replay, error_detail) = match &self.result {
-            Ok(answer) => ("OK", 200, Some(answer.replayed()), None),
+        let (outcome, status, replay, error_detail, reason) = match &self.result {
+            Ok(answer) => ("OK", 200, Some(answer.replayed()), None, None),
             Err(error) => (
                 error.name(),
                 error.status(),
                 None,
                 matches!(error, ApiError::Internal(_)).then(|| telemetry::error_chain(error)),
+                match error {
+                    ApiError::Conflict(reason) => Some(reason.name()),
+                    _ => None,
+                },
             ),
-        };
-        let reason = match &self.result {
-            Err(ApiError::Conflict(reason)) => Some(reason.name()),
-            _ => None,
         };
         RequestRecord {
             request_id,

@@ -163,13 +163,7 @@ impl Objects for S3Objects {
             .await
         {
             Ok(_) => Ok(()),
-            Err(SdkError::TimeoutError(_)) => Err(ObjectError::DeadlineExceeded),
-            Err(error) => match error.raw_response().map(|raw| raw.status().as_u16()) {
-                Some(status) if THROTTLING_STATUSES.contains(&status) => {
-                    Err(ObjectError::Throttled)
-                }
-                _ => Err(ObjectError::Unavailable(error.into())),
-            },
+            Err(error) => Err(failure(error)),
         }
     }
 
@@ -228,13 +222,10 @@ fn classify(
 ) -> Result<Option<StoredObject>, ObjectError> {
     // A key S3 cannot hold (an id written by another service, with characters or a length no
     // object key may have) cannot be sent, or is refused with 400: no object can be under it.
-    match error {
-        SdkError::ConstructionFailure(_) => return Ok(None),
-        SdkError::TimeoutError(_) => return Err(ObjectError::DeadlineExceeded),
-        _ => {}
+    if matches!(error, SdkError::ConstructionFailure(_)) {
+        return Ok(None);
     }
-    let status = error.raw_response().map(|raw| raw.status().as_u16());
-    match status {
+    match error.raw_response().map(|raw| raw.status().as_u16()) {
         // Without s3:ListBucket (the function has none: least privilege), S3 answers a missing
         // key with 403 instead of 404. Either way nothing was uploaded under it.
         Some(400 | 403 | 404) => Ok(None),
@@ -246,9 +237,22 @@ fn classify(
             last_modified: None,
             first_bytes: Vec::new(),
         })),
-        // `SlowDown` and other throttling that outlasted the SDK's own retries.
-        Some(status) if THROTTLING_STATUSES.contains(&status) => Err(ObjectError::Throttled),
-        _ => Err(ObjectError::Unavailable(error.into())),
+        _ => Err(failure(error)),
+    }
+}
+
+/// A call that failed for want of an answer, or with one that names no object: its time bound
+/// ended, S3 still throttled it (`SlowDown`) after the SDK's own retries, or anything else.
+fn failure<E>(error: SdkError<E, HttpResponse>) -> ObjectError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if matches!(error, SdkError::TimeoutError(_)) {
+        return ObjectError::DeadlineExceeded;
+    }
+    match error.raw_response().map(|raw| raw.status().as_u16()) {
+        Some(status) if THROTTLING_STATUSES.contains(&status) => ObjectError::Throttled,
+        _ => ObjectError::Unavailable(error.into()),
     }
 }
 
